@@ -1,0 +1,17 @@
+"""nnplay's entry point: `streamlit run app.py`. The navigation follows the learning path."""
+
+import streamlit as st
+
+from nnplay.lessons import SECTIONS, available_lessons
+
+st.set_page_config(page_title="nnplay", page_icon=":material/psychology:", layout="wide")
+
+home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
+sections: dict[str, list] = {"nnplay": [home]}
+for lesson in available_lessons():
+    page = st.Page(lesson.page, title=lesson.title, icon=lesson.icon)
+    sections.setdefault(lesson.section, []).append(page)
+ordered = {"nnplay": sections.pop("nnplay")}
+ordered.update({name: sections[name] for name in SECTIONS if name in sections})
+
+st.navigation(ordered).run()

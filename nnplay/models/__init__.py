@@ -1,0 +1,7 @@
+"""Model builders, one per family. Every model maps a float32 batch to logits (or one value for regression)."""
+
+from nnplay.models.activations import ACTIVATIONS, activation_and_derivative, activation_module
+from nnplay.models.mlp import MLP, count_parameters, mlp
+
+__all__ = ["ACTIVATIONS", "MLP", "activation_and_derivative", "activation_module",
+           "count_parameters", "mlp"]

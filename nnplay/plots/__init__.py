@@ -1,0 +1,1 @@
+"""Pure plotting functions: data in, plotly Figure (or DOT text) out. No Streamlit here."""

@@ -1,0 +1,32 @@
+"""The learning path as a Graphviz diagram (DOT text for st.graphviz_chart)."""
+
+from __future__ import annotations
+
+from nnplay.lessons import SECTIONS, Lesson
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def learning_path_dot(lessons: list[Lesson]) -> str:
+    """Sections left to right, each a box of its lessons, arrows along the path."""
+    lines = ["digraph path {", "  rankdir=LR; nodesep=0.15; ranksep=0.35;",
+             '  node [shape=box, style="rounded,filled", fillcolor="#eef4ff", color="#4c78a8", '
+             'fontname="Helvetica", fontsize=11];', '  edge [color="#9aa8bb"];']
+    previous = None
+    for i, section in enumerate(SECTIONS):
+        members = [lesson for lesson in lessons if lesson.section == section]
+        if not members:
+            continue
+        lines.append(f"  subgraph cluster_{i} {{ label={_quote(section)}; fontname=Helvetica; "
+                     'fontsize=12; color="#c8d3e0"; style=rounded;')
+        for lesson in members:
+            lines.append(f"    {_quote(lesson.title)};")
+        lines.append("  }")
+        for lesson in members:
+            if previous is not None:
+                lines.append(f"  {_quote(previous)} -> {_quote(lesson.title)};")
+            previous = lesson.title
+    lines.append("}")
+    return "\n".join(lines)

@@ -1,0 +1,249 @@
+"""The Trainer: one training loop for every model and page, runnable in chunks or to the end.
+
+The UI calls ``run(epochs=k)`` again and again (a chunk per redraw); notebooks and the CLI call
+``fit()``. The loop is split into small steps that notify callbacks; stopping is an exception
+(StopTraining) raised by a callback, by divergence detection or by the stop flag.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim import lr_scheduler
+
+from nnplay.data.dataset import Dataset
+from nnplay.device import resolve_device
+from nnplay.train.callbacks import Callback, EarlyStopping, StopTraining
+from nnplay.train.config import TrainConfig
+from nnplay.train.schedules import make_optimizer, make_scheduler
+
+TERMINAL = ("completed", "early_stopped", "diverged", "stopped")
+EVAL_BATCH = 4096
+# Modules that behave the same in train and eval mode: a model made only of these skips the
+# train()/eval() toggles, which cost ~10% of an epoch for the Playground's tiny networks.
+_MODE_FREE = (nn.Linear, nn.Flatten, nn.Sequential, nn.Identity, nn.ReLU, nn.LeakyReLU, nn.GELU,
+              nn.Tanh, nn.Sigmoid, nn.Conv1d, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+
+
+def _mode_matters(model: nn.Module) -> bool:
+    """True unless every submodule is a known mode-free torch module (or a plain container)."""
+    from nnplay.models.mlp import MLP
+
+    return not all(isinstance(m, _MODE_FREE) or (type(m) is MLP and m.dropout == 0)
+                   for m in model.modules())
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch so model initialisation is reproducible."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def _tensor(a: np.ndarray, device: torch.device) -> torch.Tensor:
+    t = torch.as_tensor(np.ascontiguousarray(a))
+    if t.is_floating_point():
+        t = t.float()
+    return t.to(device)
+
+
+def task_loss(task: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on logits for classification (per sequence or per token), MSE for regression."""
+    if task == "classification":
+        if out.dim() == 3:  # (batch, T, classes) against (batch, T) per-token targets
+            return nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+        return nn.functional.cross_entropy(out, y)
+    return nn.functional.mse_loss(out.reshape(y.shape), y)
+
+
+class Trainer:
+    """Trains ``model`` on ``dataset`` with ``config``; keeps the optimizer, schedule and history.
+
+    history: a list of per-epoch dicts (epoch, loss, val_loss, accuracy/val_accuracy or
+    val_rmse/val_r2, lr, grad_norm, seconds, time) that plots directly. Reads from other threads
+    should copy it under ``lock`` (``history_copy()``).
+    """
+
+    def __init__(self, model: nn.Module, dataset: Dataset, config: TrainConfig | None = None,
+                 callbacks: list[Callback] | None = None):
+        self.config = cfg = config or TrainConfig()
+        self.model, self.dataset = model, dataset
+        self.device = resolve_device(cfg.device)
+        self.task = dataset.task
+        torch.manual_seed(cfg.seed)  # dropout masks
+        self._gen = torch.Generator().manual_seed(cfg.seed)  # shuffling
+        self.model.to(self.device)
+        X, y = dataset.X_train, dataset.y_train
+        if cfg.val_fraction > 0:
+            rng = np.random.default_rng(cfg.seed)
+            order = rng.permutation(len(X))
+            n_val = max(1, int(round(cfg.val_fraction * len(X))))
+            val_idx, tr_idx = order[:n_val], order[n_val:]
+            if len(tr_idx) == 0:
+                raise ValueError("val_fraction leaves no training rows; lower it.")
+            X_val, y_val, X, y = X[val_idx], y[val_idx], X[tr_idx], y[tr_idx]
+        else:
+            X_val, y_val = dataset.X_test, dataset.y_test
+        self._X, self._y = _tensor(X, self.device), _tensor(y, self.device)
+        self._Xv, self._yv = _tensor(X_val, self.device), _tensor(y_val, self.device)
+        self.optimizer = make_optimizer(self.model.parameters(), cfg)
+        self.scheduler = make_scheduler(self.optimizer, cfg)
+        self._weights = [p for n, p in self.model.named_parameters() if p.dim() > 1]
+        self.callbacks = list(callbacks or [])
+        if cfg.early_stopping:
+            self.callbacks.append(EarlyStopping(cfg.early_stopping, cfg.min_delta,
+                                                restore_best=cfg.restore_best))
+        self._toggle_mode = _mode_matters(self.model)
+        self.model.train()
+        self._batch_hooks = [c for c in self.callbacks
+                             if type(c).on_batch_end is not Callback.on_batch_end]
+        self.history: list[dict] = []
+        self.lock = threading.Lock()
+        self.epoch = 0
+        self.status = "ready"
+        self.stop_reason = ""
+        self.train_seconds = 0.0
+        self._stop_flag = threading.Event()
+        self._started = False
+
+    # ---- control -------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask a running loop (maybe in another thread) to stop after the current batch."""
+        self._stop_flag.set()
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    def history_copy(self) -> list[dict]:
+        with self.lock:
+            return list(self.history)
+
+    def fit(self) -> Trainer:
+        """Train until config.epochs (or until stopped); returns self."""
+        return self.run(self.config.epochs - self.epoch)
+
+    def run(self, epochs: int = 1) -> Trainer:
+        """Train up to ``epochs`` more epochs, never past config.epochs; returns self."""
+        if self.done:
+            return self
+        epochs = min(int(epochs), self.config.epochs - self.epoch)
+        self._stop_flag.clear()
+        if not self._started:
+            self._started = True
+            for cb in self.callbacks:
+                cb.on_fit_start(self)
+        self.status = "running"
+        try:
+            for _ in range(epochs):
+                if self._stop_flag.is_set():
+                    raise StopTraining("stopped", "stopped by the user")
+                self._run_epoch()
+        except StopTraining as stop:
+            self.status, self.stop_reason = stop.status, stop.reason
+        else:
+            self.status = "completed" if self.epoch >= self.config.epochs else "paused"
+        if self.done:
+            for cb in self.callbacks:
+                cb.on_fit_end(self)
+        return self
+
+    # ---- the loop, in small steps -----------------------------------------------------------
+    def _run_epoch(self) -> None:
+        t0 = time.perf_counter()
+        model, opt, cfg = self.model, self.optimizer, self.config
+        if self._toggle_mode:
+            model.train()
+        n = len(self._X)
+        bs = cfg.batch_size if 0 < cfg.batch_size < n else n
+        if bs == n:
+            batches = [(self._X, self._y)]
+        else:
+            perm = torch.randperm(n, generator=self._gen).to(self.device)
+            batches = ((self._X[idx], self._y[idx]) for idx in perm.split(bs))
+        loss_sum, correct = 0.0, 0
+        classify = self.task == "classification"
+        for b, (xb, yb) in enumerate(batches):
+            out = model(xb)
+            loss = task_loss(self.task, out, yb)
+            total = loss
+            if cfg.l1 > 0:
+                total = loss + cfg.l1 * sum(w.abs().sum() for w in self._weights)
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
+            loss_sum += loss.detach() * len(yb)
+            if classify:
+                correct += (out.detach().argmax(-1) == yb).sum()
+            if self._batch_hooks:
+                for cb in self._batch_hooks:
+                    cb.on_batch_end(self, b, float(loss))
+            if self._stop_flag.is_set():
+                break
+        grad_norm = self._grad_norm() if cfg.track_grad_norm else None
+        lr = opt.param_groups[0]["lr"]
+        logs = {"epoch": self.epoch + 1, "loss": float(loss_sum) / n, "lr": lr}
+        if classify:
+            n_targets = self._y.numel()
+            logs["accuracy"] = float(correct) / n_targets
+        logs.update(self._validate())
+        if grad_norm is not None:
+            logs["grad_norm"] = grad_norm
+        self._step_scheduler(logs)
+        seconds = time.perf_counter() - t0
+        self.train_seconds += seconds
+        logs["seconds"], logs["time"] = seconds, self.train_seconds
+        self.epoch += 1
+        with self.lock:
+            self.history.append(logs)
+        if not (math.isfinite(logs["loss"]) and math.isfinite(logs.get("val_loss", 0.0))):
+            raise StopTraining("diverged", f"the loss became {logs['loss']} at epoch {self.epoch}; "
+                                           "lower the learning rate")
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, logs)
+
+    def _grad_norm(self) -> float:
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        if not grads:
+            return 0.0
+        return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+
+    @torch.no_grad()
+    def _validate(self) -> dict:
+        if len(self._Xv) == 0:
+            return {}
+        if self._toggle_mode:
+            self.model.eval()
+        outs = [self.model(xb) for xb in self._Xv.split(EVAL_BATCH)]
+        out = torch.cat(outs)
+        y = self._yv
+        logs = {"val_loss": float(task_loss(self.task, out, y))}
+        if self.task == "classification":
+            logs["val_accuracy"] = float((out.argmax(-1) == y).float().mean())
+        else:
+            pred = out.reshape(y.shape)
+            mse = float(((pred - y) ** 2).mean())
+            var = float(((y - y.mean()) ** 2).mean())
+            logs["val_rmse"] = math.sqrt(mse) if math.isfinite(mse) else float("nan")
+            logs["val_r2"] = 1.0 - mse / var if var > 0 else float("nan")
+        return logs
+
+    def _step_scheduler(self, logs: dict) -> None:
+        if self.scheduler is None or self.epoch >= self.config.epochs:
+            return
+        if isinstance(self.scheduler, lr_scheduler.ReduceLROnPlateau):
+            value = logs.get("val_loss", logs["loss"])
+            if math.isfinite(value):
+                self.scheduler.step(value)
+        else:
+            self.scheduler.step()
+
+    def __repr__(self) -> str:
+        return (f"Trainer(model={type(self.model).__name__}, dataset={self.dataset.name!r}, "
+                f"epoch={self.epoch}/{self.config.epochs}, status={self.status!r})")

@@ -1,0 +1,1 @@
+"""The only Streamlit-aware part of nnplay: session state, cached loaders and shared widgets."""

@@ -1,0 +1,141 @@
+"""The Trainer learns, is reproducible, runs in chunks, stops, and reports divergence."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from nnplay import data, models, train
+from nnplay.train import StopTraining, TrainConfig, Trainer
+
+
+def make_net(ds, hidden=(16, 16), activation="relu", seed=0, **kw):
+    train.seed_everything(seed)
+    return models.mlp(ds.n_features, list(hidden), ds.n_outputs, activation=activation, **kw)
+
+
+def test_learns_moons_to_95_percent():
+    ds = data.load("moons", n=500, noise=0.1, seed=0)
+    net = make_net(ds)
+    trainer = Trainer(net, ds, TrainConfig(lr=0.01, epochs=200, batch_size=32, seed=0)).fit()
+    assert trainer.status == "completed" and trainer.epoch == 200
+    assert train.evaluate(net, ds)["accuracy"] >= 0.95
+    h = trainer.history
+    assert len(h) == 200 and h[-1]["loss"] < h[0]["loss"] / 5
+    assert {"epoch", "loss", "val_loss", "accuracy", "val_accuracy", "lr", "grad_norm", "time"} <= set(h[-1])
+
+
+def test_regression_learns_plane(plane):
+    net = make_net(plane, hidden=(8,), activation="tanh")
+    trainer = Trainer(net, plane, TrainConfig(lr=0.01, epochs=150, batch_size=32)).fit()
+    result = train.evaluate(net, plane)
+    assert result["r2"] > 0.95 and trainer.history[-1]["val_r2"] > 0.95
+
+
+def test_same_seed_same_numbers_and_chunks_equal_fit(moons):
+    cfg = TrainConfig(lr=0.02, epochs=30, batch_size=16, seed=3)
+    a = Trainer(make_net(moons, seed=3, dropout=0.2), moons, cfg).fit()
+    b = Trainer(make_net(moons, seed=3, dropout=0.2), moons, cfg)
+    for _ in range(6):
+        b.run(epochs=5)
+    assert b.epoch == 30 and b.status == "completed"
+    assert [r["loss"] for r in a.history] == [r["loss"] for r in b.history]
+    c = Trainer(make_net(moons, seed=4, dropout=0.2), moons, cfg.replace(seed=4)).fit()
+    assert c.history[-1]["loss"] != a.history[-1]["loss"]
+
+
+def test_run_never_passes_planned_epochs(moons):
+    t = Trainer(make_net(moons), moons, TrainConfig(epochs=7, batch_size=0))
+    t.run(5)
+    assert t.status == "paused" and t.epoch == 5
+    t.run(5)
+    assert t.epoch == 7 and t.status == "completed"
+    t.run(5)
+    assert t.epoch == 7
+
+
+def test_divergence_is_reported_not_raised(plane):
+    ds = plane
+    ds.y_train = ds.y_train * 1e3
+    net = make_net(ds, hidden=(8,), activation="linear")
+    t = Trainer(net, ds, TrainConfig(optimizer="sgd", lr=50.0, epochs=100, batch_size=0)).fit()
+    assert t.status == "diverged"
+    last = t.history[-1]
+    assert t.epoch < 100 and not (np.isfinite(last["loss"]) and np.isfinite(last["val_loss"]))
+    assert "learning rate" in t.stop_reason
+
+
+def test_callback_can_stop_training(moons):
+    class StopAt3(train.Callback):
+        def on_epoch_end(self, trainer, logs):
+            if logs["epoch"] == 3:
+                raise StopTraining("stopped", "enough")
+
+    t = Trainer(make_net(moons), moons, TrainConfig(epochs=50), callbacks=[StopAt3()]).fit()
+    assert t.epoch == 3 and t.status == "stopped" and t.stop_reason == "enough"
+
+
+def test_stop_flag_from_another_thread(moons):
+    started = threading.Event()
+    t = Trainer(make_net(moons), moons, TrainConfig(epochs=100_000, batch_size=8),
+                callbacks=[train.LambdaCallback(on_epoch_end=lambda tr, logs: started.set())])
+    worker = threading.Thread(target=t.fit)
+    worker.start()
+    assert started.wait(60)
+    t.stop()
+    worker.join(60)
+    assert not worker.is_alive() and t.status == "stopped" and 0 < t.epoch < 100_000
+    assert len(t.history_copy()) == t.epoch
+
+
+def test_early_stopping_restores_best_weights():
+    ds = data.load("moons", n=60, noise=0.3, seed=1, test_size=0.5)
+    net = make_net(ds, hidden=(64, 64))
+    best = {}
+
+    def remember(trainer, logs):
+        if logs["val_loss"] <= min(r["val_loss"] for r in trainer.history):
+            best["state"] = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+            best["val_loss"] = logs["val_loss"]
+
+    cfg = TrainConfig(lr=0.05, epochs=2000, batch_size=0, early_stopping=20)
+    t = Trainer(net, ds, cfg, callbacks=[train.LambdaCallback(on_epoch_end=remember)]).fit()
+    assert t.status == "early_stopped" and t.epoch < 2000
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, best["state"][k])
+    assert train.evaluate(net, ds)["loss"] == pytest.approx(best["val_loss"], rel=1e-5)
+
+
+def test_l1_shrinks_weights(moons):
+    plain = Trainer(make_net(moons), moons, TrainConfig(epochs=40)).fit()
+    sparse = Trainer(make_net(moons), moons, TrainConfig(epochs=40, l1=0.01)).fit()
+    norm = lambda t: sum(float(p.abs().sum()) for p in t._weights)  # noqa: E731
+    assert norm(sparse) < 0.7 * norm(plain)
+
+
+def test_validation_split_from_training(moons):
+    t = Trainer(make_net(moons), moons, TrainConfig(epochs=2, val_fraction=0.25))
+    assert len(t._Xv) == round(0.25 * moons.n_train) and len(t._X) + len(t._Xv) == moons.n_train
+
+
+def test_images_flow_through_mlp():
+    ds = data.load("digits")
+    t = Trainer(make_net(ds, hidden=(32,)), ds, TrainConfig(epochs=5, batch_size=64)).fit()
+    assert t.history[-1]["val_accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"lr": -1.0}, "lr"), ({"lr": float("nan")}, "finite"), ({"optimizer": "adamax"}, "optimizer"),
+    ({"epochs": 0}, "epochs"), ({"batch_size": -3}, "batch_size"), ({"schedule": "warp"}, "schedule"),
+    ({"early_stopping": 0}, "patience"), ({"l2": -0.1}, "l2"), ({"epochs": 2.5}, "whole number"),
+])
+def test_config_rejects_impossible_settings(change, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**change)
+
+
+def test_config_is_hashable_and_round_trips():
+    cfg = TrainConfig(optimizer="sgd", lr=0.1, schedule="cosine", early_stopping=5)
+    assert hash(cfg) == hash(TrainConfig.from_dict(cfg.to_dict()))
+    assert TrainConfig.from_dict({**cfg.to_dict(), "unknown_future_field": 1}) == cfg

@@ -49,6 +49,12 @@ class CsvPreview:
     head: pd.DataFrame = field(repr=False)   # first rows, for display
 
 
+def _too_big(max_bytes: int) -> ValueError:
+    limit = f"{max_bytes / 2**20:.0f} MB" if max_bytes >= 2**20 else f"{max_bytes:,} bytes"
+    return ValueError(f"The file is larger than the {limit} limit; upload a sample of its rows "
+                      "instead.")
+
+
 def _read_bytes(source, max_bytes: int) -> tuple[bytes, str | None]:
     """The raw bytes of bytes, a path, or a file-like object (e.g. Streamlit's UploadedFile)."""
     name = None
@@ -56,13 +62,15 @@ def _read_bytes(source, max_bytes: int) -> tuple[bytes, str | None]:
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
+        if "\n" in path:
+            raise ValueError("Got CSV text where a file path was expected; pass the text as "
+                             "bytes, e.g. text.encode().")
         if not os.path.isfile(path):
             raise ValueError(f"No file found at {path!r}.")
         if os.path.getsize(path) > max_bytes:
-            data = b"\0" * (max_bytes + 1)   # too big: do not read it, the size check reports it
-        else:
-            with open(path, "rb") as handle:
-                data = handle.read()
+            raise _too_big(max_bytes)   # without reading it into memory
+        with open(path, "rb") as handle:
+            data = handle.read()
         name = path
     elif hasattr(source, "read"):
         if hasattr(source, "seek"):
@@ -73,8 +81,7 @@ def _read_bytes(source, max_bytes: int) -> tuple[bytes, str | None]:
     else:
         raise TypeError(f"Expected bytes, a file path or a file object, got {type(source).__name__}.")
     if len(data) > max_bytes:
-        raise ValueError(f"The file is larger than the {max_bytes / 1e6:.0f} MB limit; upload a "
-                         "sample of its rows instead.")
+        raise _too_big(max_bytes)
     stem = os.path.splitext(os.path.basename(str(name)))[0] if name else None
     return data, stem
 

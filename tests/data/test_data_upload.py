@@ -154,8 +154,10 @@ def test_bad_csvs_are_rejected_with_clear_messages(content, kwargs, message):
 
 def test_limits_are_enforced(tmp_path):
     body = csv_bytes(good_frame(n=60))
-    with pytest.raises(ValueError, match="larger than the 0 MB limit"):
+    with pytest.raises(ValueError, match="larger than the 1,000 bytes limit"):
         data.from_csv(body, max_bytes=1000)
+    with pytest.raises(ValueError, match="larger than the 20 MB limit"):
+        data.from_csv(io.BytesIO(b"a,b\n" + b"1,2\n" * (6 * 2**20)))
     big = tmp_path / "big.csv"
     big.write_bytes(body)
     with pytest.raises(ValueError, match="larger than"):
@@ -179,3 +181,5 @@ def test_missing_path_and_wrong_type():
         data.from_csv("/nonexistent/file.csv")
     with pytest.raises(TypeError):
         data.from_csv(12345)
+    with pytest.raises(ValueError, match="pass the text as bytes"):
+        data.from_csv("a,b\n1,2\n")

@@ -1,0 +1,37 @@
+"""The session's Workspace in st.session_state, and the model picker later pages share."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnplay.workspace import Workspace, WorkspaceModel
+
+KEY = "nnplay_workspace"
+
+
+def workspace() -> Workspace:
+    """This browser session's Workspace (created on first use)."""
+    if KEY not in st.session_state:
+        st.session_state[KEY] = Workspace()
+    return st.session_state[KEY]
+
+
+def register(name, model, dataset, config=None, history=None, source="", family="mlp",
+             metrics=None) -> WorkspaceModel:
+    """Add a trained model to this session's workspace; returns its entry (with a unique name)."""
+    return workspace().add(name, model, dataset, config, history, source, family, metrics)
+
+
+def model_picker(key: str, task: str | None = None, kind: str | None = None,
+                 label: str = "Model from this session") -> WorkspaceModel | None:
+    """A selectbox over the session's models (filtered); None with a hint when there are none."""
+    models = workspace().list(task=task, kind=kind)
+    if not models:
+        what = " ".join(x for x in (kind, task) if x)
+        st.info(f"No {what + ' ' if what else ''}models trained in this session yet: train one "
+                "here, or on the Playground, Training lab or architecture pages.")
+        return None
+    names = [m.name for m in models]
+    choice = st.selectbox(label, names, key=key,
+                          format_func=lambda n: workspace().get(n).label())
+    return workspace().get(choice)

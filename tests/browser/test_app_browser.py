@@ -1,0 +1,39 @@
+"""Open the app in headless Chromium, visit every page through the navigation, find no exception."""
+
+import os
+from pathlib import Path
+
+import pytest
+from nnplay.lessons import available_lessons
+
+pytestmark = pytest.mark.browser
+SHOTS = os.environ.get("NNPLAY_SCREENSHOTS")
+
+
+def shot(pg, name):
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def test_home_shows_the_path_and_device(page, app_url, idle):
+    page.goto(app_url)
+    page.get_by_role("heading", name="nnplay").first.wait_for()
+    idle(page)
+    assert page.get_by_text("Running on").count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "home")
+
+
+def test_every_page_through_the_navigation(page, app_url, idle):
+    page.goto(app_url)
+    idle(page)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    for lesson in available_lessons():
+        nav.get_by_role("link", name=lesson.title, exact=True).click()
+        idle(page, timeout_s=120)
+        main = page.locator('[data-testid="stMain"]')
+        assert main.get_by_text(lesson.title, exact=False).count() >= 1, lesson.title
+        errors = page.locator('[data-testid="stException"]')
+        assert errors.count() == 0, f"{lesson.title}: {errors.first.inner_text()[:500]}"
+        shot(page, Path(lesson.page).stem)

@@ -6,7 +6,6 @@ activation histograms of a deep network. Pure functions: engine objects in, text
 
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np
@@ -44,6 +43,11 @@ def _node_formula(v: Value, names: dict[int, str]) -> str:
         rhs = f"−{args[0]}"
     else:
         rhs = f"{v.op}({args[0]})"
+    if names[id(v)] == rhs.replace(" × ", "·"):   # 'w11·x1' already says what it computes
+        return names[id(v)]
+    # A long formula would make every node in its column wide: name the op instead.
+    if len(rhs) > 12:
+        rhs = {"+": "sum", "-": "difference", "*": "product", "/": "quotient"}.get(v.op, rhs)
     return f"{names[id(v)]} = {rhs}"
 
 
@@ -61,7 +65,9 @@ def computation_graph_dot(root: Value, state: WalkthroughState) -> str:
     topo = root.topological_order()
     index = {id(v): i for i, v in enumerate(topo)}
     active = id(state.active) if state.active is not None else None
+    # In left-to-right layout a record's fields stack vertically: narrow nodes, a shorter graph.
     lines = ["digraph {", '  rankdir="LR";', '  bgcolor="transparent";',
+             '  ranksep=0.3; nodesep=0.12;',
              '  node [shape=record, fontname="Helvetica", fontsize=11, style=filled];',
              '  edge [color="#888888", fontname="Helvetica", fontsize=10];']
     names = {id(v): v.label or f"v{i}" for i, v in enumerate(topo)}
@@ -69,7 +75,8 @@ def computation_graph_dot(root: Value, state: WalkthroughState) -> str:
         title = _node_formula(v, names) if v.op else names[id(v)]
         value = fmt(v.data) if id(v) in state.known_values else "?"
         grad = fmt(state.known_grads[id(v)]) if id(v) in state.known_grads else "?"
-        label = "|".join(_record_escape(part) for part in (title, f"value {value}", f"grad {grad}"))
+        fields = (title, f"data {value}", f"grad {grad}")
+        label = "|".join(_record_escape(field) for field in fields)
         if id(v) == active:
             fill = ACTIVE_FILL
         elif v.is_leaf:
@@ -77,7 +84,7 @@ def computation_graph_dot(root: Value, state: WalkthroughState) -> str:
         else:
             fill = COMPUTED_FILL
         pen = ', penwidth=2.5' if id(v) == active else ''
-        lines.append(f'  n{i} [label="{{{label}}}", fillcolor="{fill}"{pen}];')
+        lines.append(f'  n{i} [label="{label}", fillcolor="{fill}"{pen}];')
     blamed = set()
     if state.backward_step is not None:
         blamed = {id(t.consumer) for t in state.backward_step.terms}
@@ -272,8 +279,3 @@ def activation_histograms_figure(report: GradientFlowReport, max_layers: int = 6
     fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10}, bargap=0.05)
     fig.update_yaxes(title_text="share", row=1, col=1)
     return fig
-
-
-def finite_or_dash(x: float) -> str:
-    """A number for a table cell, or an em dash for inf/nan."""
-    return fmt(x) if math.isfinite(x) else "—"

@@ -87,7 +87,7 @@ def wait_until_idle(pg, settle_ms: int = 700, timeout_s: float = 90) -> None:
             if pg.locator('[data-testid="stStatusWidget"]').count() == 0:
                 return
         pg.wait_for_timeout(250)
-    raise AssertionError("the page kept running for more than %.0f s" % timeout_s)
+    raise AssertionError(f"the page kept running for more than {timeout_s:.0f} s")
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from nnplay.lessons import available_lessons
 
 pytestmark = pytest.mark.browser

@@ -60,7 +60,9 @@ class MLP(nn.Module):
                 continue
             nn.init.zeros_(lin.bias)
             if self.init == "xavier":
-                gain = nn.init.calculate_gain(act if act in ("tanh", "sigmoid", "relu", "leaky_relu") else "linear")
+                # torch has no gain for GELU; it behaves like ReLU for the variance it keeps
+                gain_name = {"gelu": "relu"}.get(act, act)
+                gain = nn.init.calculate_gain(gain_name if gain_name in ("tanh", "sigmoid", "relu", "leaky_relu") else "linear")
                 nn.init.xavier_uniform_(lin.weight, gain=gain)
             elif self.init == "kaiming":
                 nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -264,12 +265,15 @@ def _build_features(features: pd.DataFrame, plan: dict[str, str], train: np.ndar
 def from_csv(source, target: str | None = None, task: str | None = None,
              test_size: float = 0.25, seed: int = 0, max_bytes: int = MAX_BYTES,
              max_rows: int = MAX_ROWS, max_cols: int = MAX_COLS,
-             name: str | None = None) -> Dataset:
+             name: str | None = None, sensitive: Sequence[str] | None = None) -> Dataset:
     """Build a Dataset from a CSV given as bytes, a path, or a file object.
 
     ``target`` defaults to the last column; ``task`` ("classification" or "regression") is
     inferred from the target when None. Features are standardised (and a regression target too)
     with train-split statistics; steps are listed in ``extra["preprocessing"]``.
+    ``sensitive`` names columns (e.g. ["sex"]) whose raw values are also kept, row-aligned with
+    the split, in ``extra["sensitive_train"]`` / ``extra["sensitive_test"]`` (DataFrames) for
+    fairness audits, as the bundled german_credit does; they stay model features too.
     """
     test_size, seed = check_test_size(test_size), check_seed(seed)
     if task is not None and task not in TASKS:
@@ -280,6 +284,11 @@ def from_csv(source, target: str | None = None, task: str | None = None,
     if target not in frame.columns:
         raise ValueError(f"Target column {target!r} is not in the file; its columns are: "
                          f"{', '.join(frame.columns)}.")
+    sensitive = [str(c).strip() for c in (sensitive or [])]
+    for column in sensitive:
+        if column not in frame.columns or column == target:
+            raise ValueError(f"Sensitive column {column!r} must be one of the file's columns "
+                             f"other than the target {target!r}.")
     notes: list[str] = []
     row_numbers = _row_number_columns(frame)   # judged on the file as read, before dropping rows
     n_missing_target = int(frame[target].isna().sum())
@@ -319,6 +328,10 @@ def from_csv(source, target: str | None = None, task: str | None = None,
     if split_note:
         notes.append(split_note)
     extra = {"preprocessing": notes, "scaler_mean": mean, "scaler_std": std, "target": target}
+    if sensitive:
+        extra["sensitive_columns"] = sensitive
+        extra["sensitive_train"] = frame[sensitive].iloc[train].reset_index(drop=True)
+        extra["sensitive_test"] = frame[sensitive].iloc[test].reset_index(drop=True)
     y_train, y_test = y[train], y[test]
     if task == "regression":
         y_train, y_test, extra["y_mean"], extra["y_std"] = standardise_target(y_train, y_test)

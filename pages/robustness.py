@@ -1,0 +1,209 @@
+"""Lesson: robustness. Image corruptions and adversarial examples (FGSM, PGD) against accuracy,
+adversarial training as a toggle, and feature noise and missing values on tables. All numbers
+come from nnplay.robustness; figures from nnplay.plots.robustness.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.util import find_spec
+
+import pandas as pd
+import streamlit as st
+
+from nnplay import robustness as rob
+from nnplay.data.dataset import Dataset
+from nnplay.plots import robustness as rplots
+from nnplay.ui import cache
+from nnplay.ui import workspace as ws
+from nnplay.ui.widgets import dataset_picker, device_badge
+
+PAGE = "pages/robustness.py"
+IMAGE_SETS = ("mnist5k", "digits")
+SEVERITIES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def remembered(*key):
+    """Results computed earlier in this session for the same model and settings (or None)."""
+    return st.session_state.setdefault("rob_results", {}).get(json.dumps(key, default=str))
+
+
+def remember(value, *key):
+    st.session_state.setdefault("rob_results", {})[json.dumps(key, default=str)] = value
+    return value
+
+
+def train_here(ds: Dataset, kind: str, families: list[str], epochs_range: tuple[int, int, int],
+               lr: float, hidden: tuple[int, ...]) -> str | None:
+    """Settings and a Train button; the trained model goes into the session workspace."""
+    c1, c2 = st.columns(2)
+    family = c1.radio("Network", families, horizontal=True, key=f"rob_{kind}_family")
+    epochs = c2.slider("Epochs", *epochs_range, key=f"rob_{kind}_epochs")
+    data_key = json.dumps([ds.name, ds.n_train, ds.n_features, ds.params], default=str)
+    trained = st.session_state.setdefault("rob_trained", {})
+    if st.button("Train the network", key=f"rob_{kind}_train", type="primary"):
+        with st.spinner("Training..."):
+            model, config, history, metrics = rob.train_classifier(
+                ds, family=family, epochs=epochs, lr=lr, batch_size=64 if kind == "image" else 32,
+                hidden=hidden)
+        entry = ws.register(f"{family.upper()} on {ds.name}", model, ds, config, history, PAGE,
+                            family, metrics)
+        trained[(kind, data_key)] = entry.name
+    name = trained.get((kind, data_key))
+    if name is None or name not in ws.workspace():
+        st.info("Train a network here (a few seconds), or pick one from this session.")
+        return None
+    return name
+
+
+def pick_model(kind: str) -> str | None:
+    """The workspace name of the model to test: picked from the session or trained here."""
+    source = st.radio("Model", ["Train one here", "From this session"], horizontal=True,
+                      key=f"rob_{kind}_source")
+    if source == "From this session":
+        entry = ws.model_picker(f"rob_{kind}_ws", task="classification", kind=kind)
+        return None if entry is None else entry.name
+    if kind == "image":
+        name = st.selectbox("Data", IMAGE_SETS, key="rob_image_data")
+        ds = cache.load_dataset(name)
+        families = ["mlp", "cnn"] if find_spec("nnplay.models.cnn") else ["mlp"]
+        return train_here(ds, kind, families, (1, 10, 3), 1e-3, (64,))
+    ds = dataset_picker("rob_table", kinds=("real", "toy"), tasks=("classification",),
+                        default="breast_cancer")
+    if ds is None:
+        return None
+    if len(ds.input_shape) != 1:
+        st.info("This is image data; use the Images part of the page for it.")
+        return None
+    return train_here(ds, kind, ["mlp"], (10, 60, 30), 0.01, (32, 16))
+
+
+def corruption_section(name: str, model, X, y) -> None:
+    st.subheader("Corruptions")
+    kinds = st.multiselect("Corruptions", list(rob.CORRUPTIONS), default=list(rob.CORRUPTIONS),
+                           key="rob_corruptions")
+    if not kinds:
+        return
+    curve = remembered("corrupt", name, len(y), kinds)
+    if curve is None:
+        curve = remember(rob.corruption_curve(model, X, y, kinds, SEVERITIES),
+                         "corrupt", name, len(y), kinds)
+    st.plotly_chart(rplots.corruption_curve_figure(curve), key="rob_corruption_fig")
+    worst = curve.loc[curve["severity"] == 1.0].set_index("corruption")["accuracy"]
+    st.caption(f"Clean accuracy {curve['accuracy'].iloc[0]:.1%}; at severity 1 the worst is "
+               f"{worst.idxmin().replace('_', ' ')} ({worst.min():.1%}).")
+    gallery = {k: [rob.corrupt(X[:1], k, s)[0] for s in SEVERITIES] for k in kinds}
+    st.plotly_chart(rplots.corruption_gallery_figure(gallery, SEVERITIES), key="rob_gallery_fig")
+
+
+def attack_section(name: str, model, X, y, class_names) -> None:
+    st.subheader("Adversarial examples")
+    st.latex(r"\text{FGSM: } x' = \mathrm{clip}_{[0,1]}\big(x + \epsilon\,"
+             r"\mathrm{sign}(\nabla_x L(f(x), y))\big)")
+    st.latex(r"\text{PGD: } x^{t+1} = \Pi_{\|x'-x\|_\infty \le \epsilon}\big(x^t + \alpha\,"
+             r"\mathrm{sign}(\nabla_x L(f(x^t), y))\big)")
+    c1, c2, c3 = st.columns(3)
+    eps_max = c1.slider("Largest eps", 0.05, 0.3, 0.15, step=0.05, key="rob_eps_max")
+    steps = c2.slider("PGD steps", 2, 20, 7, key="rob_pgd_steps")
+    eps = c3.slider("eps for the gallery", 0.0, 0.3, 0.1, step=0.01, key="rob_eps")
+    eps_list = [round(eps_max * i / 5, 4) for i in range(6)]
+    curve = remembered("attack", name, len(y), eps_max, steps)
+    if curve is None:
+        curve = remember(pd.concat([rob.accuracy_under_attack(model, X, y, eps_list, "fgsm"),
+                                    rob.accuracy_under_attack(model, X, y, eps_list, "pgd",
+                                                              steps=steps)]),
+                         "attack", name, len(y), eps_max, steps)
+    st.plotly_chart(rplots.attack_curve_figure(curve), key="rob_attack_fig")
+    method = st.radio("Gallery attack", list(rob.ATTACKS), horizontal=True, key="rob_method",
+                      format_func=str.upper)
+    examples = rob.adversarial_examples(model, X[:4], y[:4], eps, method, steps=steps)
+    flipped = int((examples["adv_pred"] != examples["pred"]).sum())
+    st.metric("Predictions changed in the gallery", f"{flipped} of {len(examples['pred'])}")
+    st.plotly_chart(rplots.adversarial_gallery_figure(examples, class_names),
+                    key="rob_adv_gallery_fig")
+
+
+def adversarial_training_section(name: str, entry, X, y) -> None:
+    if not st.toggle("Adversarial training", key="rob_adv_toggle"):
+        return
+    c1, c2, c3 = st.columns(3)
+    eps = c1.slider("Training eps", 0.05, 0.3, 0.1, step=0.05, key="rob_adv_eps")
+    epochs = c2.slider("Epochs", 1, 5, 2, key="rob_adv_epochs")
+    method = c3.radio("Attack", list(rob.ATTACKS), horizontal=True, key="rob_adv_method",
+                      format_func=str.upper)
+    key = ("advtrain", name, eps, epochs, method, len(y))
+    if st.button("Retrain with adversarial examples", key="rob_adv_train"):
+        with st.spinner("Adversarial training..."):
+            robust, history = rob.adversarial_finetune(entry.model, entry.dataset, eps, epochs,
+                                                       method, eval_size=len(y))
+        before, after = history[0], history[-1]
+        ws.register(f"{name} (adversarially trained)", robust, entry.dataset,
+                    {**entry.config, "adversarial_eps": eps, "adversarial_method": method},
+                    history, PAGE, entry.family, {"accuracy": after["clean_accuracy"]})
+        remember((before, after), *key)
+    done = remembered(*key)
+    if done is None:
+        st.info("Retrain a copy of the model on clean plus adversarial images to see robust "
+                "accuracy rise (and what happens to clean accuracy).")
+        return
+    before, after = done
+    m1, m2 = st.columns(2)
+    m1.metric("Robust accuracy", f"{after['robust_accuracy']:.1%}",
+              f"{after['robust_accuracy'] - before['robust_accuracy']:+.1%}")
+    m2.metric("Clean accuracy", f"{after['clean_accuracy']:.1%}",
+              f"{after['clean_accuracy'] - before['clean_accuracy']:+.1%}")
+    st.plotly_chart(rplots.adversarial_training_figure(before, after), key="rob_adv_fig")
+
+
+def images_part() -> None:
+    name = pick_model("image")
+    if name is None:
+        return
+    entry = ws.workspace().get(name)
+    ds = entry.dataset
+    n = st.slider("Test images to evaluate on", 100, min(1000, ds.n_test), min(300, ds.n_test),
+                  step=100, key="rob_n_images")
+    X, y = ds.X_test[:n], ds.y_test[:n]
+    corruption_section(name, entry.model, X, y)
+    attack_section(name, entry.model, X, y, ds.class_names)
+    adversarial_training_section(name, entry, X, y)
+
+
+def tables_part() -> None:
+    name = pick_model("tabular")
+    if name is None:
+        return
+    entry = ws.workspace().get(name)
+    ds = entry.dataset
+    c1, c2 = st.columns(2)
+    noise_max = c1.slider("Largest noise std", 0.5, 3.0, 2.0, step=0.5, key="rob_noise_max")
+    missing_max = c2.slider("Largest missing share", 0.2, 1.0, 0.8, step=0.1,
+                            key="rob_missing_max")
+    noise = rob.tabular_curve(entry.model, ds.X_test, ds.y_test, "noise",
+                              [round(noise_max * i / 6, 3) for i in range(7)])
+    missing = rob.tabular_curve(entry.model, ds.X_test, ds.y_test, "missing",
+                                [round(missing_max * i / 6, 3) for i in range(7)])
+    st.plotly_chart(rplots.tabular_curve_figure(noise), key="rob_noise_fig")
+    st.plotly_chart(rplots.tabular_curve_figure(missing), key="rob_missing_fig")
+    st.caption(f"Clean accuracy {noise['accuracy'].iloc[0]:.1%}; with noise std {noise_max:g}: "
+               f"{noise['accuracy'].iloc[-1]:.1%}; with {missing_max:.0%} of cells missing: "
+               f"{missing['accuracy'].iloc[-1]:.1%}.")
+
+
+def main() -> None:
+    st.title("Robustness")
+    device_badge()
+    st.markdown("A network that scores well on clean test data can fail on slightly damaged "
+                "inputs: noise, blur, a rotated scan, a smudge, or changes made on purpose to "
+                "fool it. Measure how accuracy falls as the damage grows.")
+    part = st.radio("Data", ["Images", "Tables"], horizontal=True, key="rob_part")
+    if part == "Images":
+        images_part()
+    else:
+        tables_part()
+
+
+try:
+    main()
+except ValueError as err:
+    st.error(f"That setting could not be used: {err}")

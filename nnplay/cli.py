@@ -46,25 +46,69 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("datasets", help="list the datasets, one line each")
     tr = sub.add_parser("train", help="train a model and print a summary")
     tr.add_argument("--dataset", required=True, help="a name from `nnplay datasets`")
-    tr.add_argument("--model", default="mlp", choices=["mlp"], help="model family")
+    tr.add_argument("--model", default="mlp", choices=list(FAMILY_DEFAULTS), help="model family")
     tr.add_argument("--n", type=int, help="examples to generate (toy datasets)")
     tr.add_argument("--noise", type=float, help="noise level (toy datasets, 0 to 0.5)")
     tr.add_argument("--test-size", type=float, help="share of examples held out for testing")
     tr.add_argument("--hidden", type=_hidden, default=[16, 16], help="hidden layer sizes, e.g. 16,16")
     tr.add_argument("--activation", default="relu", help="relu, leaky_relu, gelu, tanh, sigmoid, linear")
     tr.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
-    tr.add_argument("--lr", type=float, default=0.01, help="learning rate")
+    tr.add_argument("--lr", type=float, default=None, help="learning rate (default: the family's)")
     tr.add_argument("--epochs", type=int, default=100)
-    tr.add_argument("--batch-size", type=int, default=32, help="0 for full batch")
+    tr.add_argument("--batch-size", type=int, default=None,
+                    help="examples per step, 0 for full batch (default: the family's)")
+    arch = tr.add_argument_group("architecture (cnn, rnn/lstm/gru, transformer)")
+    arch.add_argument("--channels", type=_hidden, help="cnn: channels per conv block, e.g. 16,32")
+    arch.add_argument("--kernel-size", type=int, help="cnn: kernel size")
+    arch.add_argument("--hidden-size", type=int, help="rnn/lstm/gru: hidden state size")
+    arch.add_argument("--layers", type=int, help="rnn/lstm/gru/transformer: stacked layers")
+    arch.add_argument("--bidirectional", action="store_true", help="rnn/lstm/gru: read both ways")
+    arch.add_argument("--d-model", type=int, help="transformer: embedding width")
+    arch.add_argument("--heads", type=int, help="transformer: attention heads")
     tr.add_argument("--l1", type=float, default=0.0)
     tr.add_argument("--l2", type=float, default=0.0)
     tr.add_argument("--dropout", type=float, default=0.0)
-    tr.add_argument("--schedule", default="constant", choices=SCHEDULES)
+    tr.add_argument("--schedule", default=None, choices=SCHEDULES,
+                    help="learning-rate schedule (default: the family's, else constant)")
     tr.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     tr.add_argument("--json", action="store_true", help="end with one JSON line describing the run")
+    tr.add_argument("--no-record", action="store_true",
+                    help="do not store this run in the runs database (`nnplay runs list`)")
+    from nnplay.runs_cli import add_runs_commands
+
+    add_runs_commands(sub)
     return parser
+
+
+# Per-family defaults for the settings a person leaves out, and which CLI flags each family reads.
+FAMILY_DEFAULTS = {
+    "mlp": {"lr": 0.01, "batch_size": 32},
+    "cnn": {"lr": 0.002, "batch_size": 64, "channels": [16, 32], "schedule": "cosine"},
+    "rnn": {"lr": 0.005, "batch_size": 64},
+    "lstm": {"lr": 0.005, "batch_size": 64},
+    "gru": {"lr": 0.005, "batch_size": 64},
+    "transformer": {"lr": 0.003, "batch_size": 64},
+}
+
+
+def model_spec(args) -> dict:
+    """The build_model spec for the chosen family from the CLI flags that were given."""
+    family = args.model
+    if family == "mlp":
+        params = {"hidden": args.hidden, "activation": args.activation, "dropout": args.dropout}
+    elif family == "cnn":
+        params = {"channels": args.channels or FAMILY_DEFAULTS["cnn"]["channels"],
+                  "kernel_size": args.kernel_size,
+                  "dropout": args.dropout, "activation": args.activation}
+    elif family in ("rnn", "lstm", "gru"):
+        params = {"hidden_size": args.hidden_size, "num_layers": args.layers,
+                  "bidirectional": args.bidirectional or None, "dropout": args.dropout or None}
+    else:
+        params = {"d_model": args.d_model, "n_heads": args.heads, "n_layers": args.layers,
+                  "dropout": args.dropout or None}
+    return {"family": family, "params": {k: v for k, v in params.items() if v is not None}}
 
 
 def _finite_or_none(value):
@@ -93,6 +137,10 @@ def cmd_train(args, parser) -> int:
     from nnplay import models, train
     from nnplay.device import device_name, resolve_device
 
+    defaults = FAMILY_DEFAULTS[args.model]
+    args.lr = defaults["lr"] if args.lr is None else args.lr
+    args.batch_size = defaults["batch_size"] if args.batch_size is None else args.batch_size
+    args.schedule = defaults.get("schedule", "constant") if args.schedule is None else args.schedule
     try:
         cfg = train.TrainConfig(optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size,
                                 epochs=args.epochs, l1=args.l1, l2=args.l2, schedule=args.schedule,
@@ -101,8 +149,8 @@ def cmd_train(args, parser) -> int:
         device = resolve_device(args.device)
         ds = _load_dataset(args)
         train.seed_everything(args.seed)
-        net = models.mlp(ds.n_features, args.hidden, ds.n_outputs, activation=args.activation,
-                         dropout=args.dropout)
+        spec = model_spec(args)
+        net = models.build_model(spec, ds)
     except ValueError as err:
         parser.error(str(err))
     callbacks = []
@@ -110,11 +158,24 @@ def cmd_train(args, parser) -> int:
         callbacks.append(train.ProgressBar(cfg.epochs))
     trainer = train.Trainer(net, ds, cfg, callbacks=callbacks)
     trainer.fit()
-    summary = run_summary(trainer, model_name=repr(net), device=device_name(device))
+    summary = run_summary(trainer, model_name=_model_name(spec, net), device=device_name(device))
+    summary["model_spec"] = spec
+    if not args.no_record:
+        from nnplay.runs_cli import record_cli_run
+
+        run_id = record_cli_run(summary, trainer.history_copy(), model_spec=spec,
+                                dataset_params=ds.params)
+        if run_id is not None:
+            summary["run_id"] = run_id
     print(readable_summary(summary))
     if args.json:
         print(json.dumps({k: _finite_or_none(v) for k, v in summary.items()}))
     return 0
+
+
+def _model_name(spec: dict, net) -> str:
+    text = repr(net)
+    return text if len(text) < 120 and "\n" not in text else f"{spec['family']} {type(net).__name__}"
 
 
 def run_summary(trainer, model_name: str, device: str) -> dict:
@@ -161,6 +222,8 @@ def readable_summary(s: dict) -> str:
     else:
         lines.append(f"test rmse   {fmt(s['test_rmse'])}   r2 {fmt(s['test_r2'])}")
     lines.append(f"train time  {s['train_seconds']:.2f} s")
+    if s.get("run_id") is not None:
+        lines.append(f"run id      {s['run_id']} (nnplay runs show {s['run_id']})")
     return "\n".join(lines)
 
 
@@ -172,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         sub = parser._subparsers._group_actions[0].choices["train"]  # one-line errors for train
         return cmd_train(args, sub)
+    if args.command == "runs":
+        from nnplay.runs_cli import run_runs_command
+
+        return run_runs_command(args)
     parser.print_help()
     return EXIT_USAGE
 

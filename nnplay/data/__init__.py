@@ -16,7 +16,11 @@ from nnplay.data.registry import (
     load,
     register,
 )
+from nnplay.data.sequences import SEQUENCE_DATASETS
 from nnplay.data.upload import CsvPreview, from_csv, inspect_csv
+
+for _loader, _meta in SEQUENCE_DATASETS.values():
+    register(DatasetInfo(**_meta), _loader)
 
 __all__ = ["KINDS", "CsvPreview", "Dataset", "DatasetInfo", "dataset_params", "from_csv",
            "get_info", "inspect_csv", "list_datasets", "load", "register"]

@@ -13,9 +13,10 @@ TASKS = ("classification", "regression")
 class Dataset:
     """Train and test arrays plus what a learner needs to read them.
 
-    X arrays are float32 of shape (n, n_features) for tabular/2-D data, or (n, C, H, W) for
-    images, or (n, T, F) for sequences. y is int64 class indices for classification and float32
-    of shape (n,) for regression.
+    X arrays are float32 of shape (n, n_features) for tabular/2-D data, (n, C, H, W) for images,
+    (n, T, F) for sequences, or int64 token ids (n, T). y is int64 class indices for
+    classification (shape (n,), or (n, T) for one target per token) and float32 of shape (n,)
+    for regression.
     """
 
     name: str

@@ -50,9 +50,8 @@ def _recurrent_macs(module: nn.RNNBase, inputs: tuple) -> int:
 
 
 def _attention_macs(module: nn.MultiheadAttention, inputs: tuple, kwargs: dict) -> int:
-    names = ("query", "key", "value")
-    query, key = (inputs[i] if len(inputs) > i else kwargs.get(n)
-                  for i, n in enumerate(names[:2]))
+    query = inputs[0] if len(inputs) > 0 else kwargs["query"]
+    key = inputs[1] if len(inputs) > 1 else kwargs["key"]
     if query.dim() == 2:  # one unbatched sequence (L, E)
         batch, lq, lk = 1, query.shape[0], key.shape[0]
     elif module.batch_first:

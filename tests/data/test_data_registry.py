@@ -16,10 +16,13 @@ def test_every_registered_dataset_matches_its_info_card():
         assert ds.n_classes == info.n_classes, info.name
         if not params:
             assert ds.n_train + ds.n_test == info.n_samples, info.name
-        assert ds.X_train.dtype == np.float32 and ds.X_test.dtype == np.float32
+        tokens = info.kind == "sequence" and ds.X_train.dtype == np.int64  # token-id sequences
+        expected_x = np.int64 if tokens else np.float32
+        assert ds.X_train.dtype == expected_x and ds.X_test.dtype == expected_x
         expected_y = np.int64 if info.task == "classification" else np.float32
         assert ds.y_train.dtype == expected_y and ds.y_test.dtype == expected_y
-        assert ds.X_train.shape[0] == ds.y_train.shape[0] and ds.y_train.ndim == 1
+        per_token = tokens and ds.y_train.ndim == 2  # one target per token (reverse, sort)
+        assert ds.X_train.shape[0] == ds.y_train.shape[0] and ds.y_train.ndim == 1 + per_token
         assert ds.X_test.shape[1:] == ds.X_train.shape[1:]
         assert np.isfinite(ds.X_train).all() and np.isfinite(ds.X_test).all()
         if info.task == "classification":

@@ -35,6 +35,7 @@ class TrainConfig:
     seed: int = 0                  # seeds shuffling, dropout and (via seed_everything) the init
     device: str = "auto"           # auto | cpu | cuda | mps
     track_grad_norm: bool = True   # record the gradient norm of each epoch's last step
+    grad_clip: float | None = None  # clip the total gradient norm to this (recurrent nets need it)
 
     def __post_init__(self):
         validate(self)
@@ -99,5 +100,7 @@ def validate(cfg: TrainConfig) -> None:
             isinstance(cfg.early_stopping, bool) or not isinstance(cfg.early_stopping, int)
             or cfg.early_stopping < 1):
         raise ValueError(f"early_stopping patience must be a whole number >= 1 or None, got {cfg.early_stopping!r}.")
+    if cfg.grad_clip is not None:
+        _finite("grad_clip", cfg.grad_clip, 0.0, lo_open=True)
     if cfg.device not in ("auto", "cpu", "cuda", "mps") and not str(cfg.device).startswith("cuda:"):
         raise ValueError(f"Unknown device {cfg.device!r}; choose auto, cpu, cuda or mps.")

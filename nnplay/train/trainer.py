@@ -177,13 +177,15 @@ class Trainer:
                 total = loss + cfg.l1 * sum(w.abs().sum() for w in self._weights)
             opt.zero_grad(set_to_none=True)
             total.backward()
+            if cfg.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             loss_sum += loss.detach() * len(yb)
             if classify:
                 correct += (out.detach().argmax(-1) == yb).sum()
             if self._batch_hooks:
                 for cb in self._batch_hooks:
-                    cb.on_batch_end(self, b, float(loss))
+                    cb.on_batch_end(self, b, float(loss.detach()))
             if self._stop_flag.is_set():
                 break
         grad_norm = self._grad_norm() if cfg.track_grad_norm else None

@@ -139,3 +139,19 @@ def test_config_is_hashable_and_round_trips():
     cfg = TrainConfig(optimizer="sgd", lr=0.1, schedule="cosine", early_stopping=5)
     assert hash(cfg) == hash(TrainConfig.from_dict(cfg.to_dict()))
     assert TrainConfig.from_dict({**cfg.to_dict(), "unknown_future_field": 1}) == cfg
+
+
+def test_grad_clip_bounds_every_step(moons):
+    seen = []
+
+    class Watch(train.Callback):
+        def on_batch_end(self, trainer, batch, loss):
+            total = torch.linalg.vector_norm(torch.stack(
+                [p.grad.norm() for p in trainer.model.parameters() if p.grad is not None]))
+            seen.append(float(total))
+
+    t = Trainer(make_net(moons), moons, TrainConfig(epochs=3, lr=0.05, grad_clip=0.01),
+                callbacks=[Watch()]).fit()
+    assert t.epoch == 3 and max(seen) <= 0.01 + 1e-6
+    with pytest.raises(ValueError, match="grad_clip"):
+        TrainConfig(grad_clip=0.0)

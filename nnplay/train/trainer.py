@@ -111,6 +111,7 @@ class Trainer:
         self.train_seconds = 0.0
         self._stop_flag = threading.Event()
         self._started = False
+        self._val_var = None  # variance of the validation targets (regression), computed once
 
     # ---- control -------------------------------------------------------------------------
     def stop(self) -> None:
@@ -180,9 +181,10 @@ class Trainer:
             if cfg.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
-            loss_sum += loss.detach() * len(yb)
+            # full batch: the loss is the epoch's loss; mini-batches: a size-weighted sum
+            loss_sum = loss.detach() if bs == n else loss_sum + loss.detach() * len(yb)
             if classify:
-                correct += (out.detach().argmax(-1) == yb).sum()
+                correct = correct + (out.detach().argmax(-1) == yb).sum()
             if self._batch_hooks:
                 for cb in self._batch_hooks:
                     cb.on_batch_end(self, b, float(loss.detach()))
@@ -190,10 +192,14 @@ class Trainer:
                 break
         grad_norm = self._grad_norm() if cfg.track_grad_norm else None
         lr = opt.param_groups[0]["lr"]
-        logs = {"epoch": self.epoch + 1, "loss": float(loss_sum) / n, "lr": lr}
+        if classify:  # one device sync for both numbers
+            loss_value, n_correct = torch.stack([torch.as_tensor(loss_sum).float(),
+                                                 torch.as_tensor(correct).float()]).tolist()
+        else:
+            loss_value = float(loss_sum)
+        logs = {"epoch": self.epoch + 1, "loss": loss_value if bs == n else loss_value / n, "lr": lr}
         if classify:
-            n_targets = self._y.numel()
-            logs["accuracy"] = float(correct) / n_targets
+            logs["accuracy"] = n_correct / self._y.numel()
         logs.update(self._validate())
         if grad_norm is not None:
             logs["grad_norm"] = grad_norm
@@ -218,23 +224,25 @@ class Trainer:
 
     @torch.no_grad()
     def _validate(self) -> dict:
+        """Validation loss and the task's metric, with one device-to-host copy per epoch."""
         if len(self._Xv) == 0:
             return {}
         if self._toggle_mode:
             self.model.eval()
-        outs = [self.model(xb) for xb in self._Xv.split(EVAL_BATCH)]
-        out = torch.cat(outs)
-        y = self._yv
-        logs = {"val_loss": float(task_loss(self.task, out, y))}
-        if self.task == "classification":
-            logs["val_accuracy"] = float((out.argmax(-1) == y).float().mean())
+        if len(self._Xv) <= EVAL_BATCH:
+            out = self.model(self._Xv)
         else:
-            pred = out.reshape(y.shape)
-            mse = float(((pred - y) ** 2).mean())
-            var = float(((y - y.mean()) ** 2).mean())
-            logs["val_rmse"] = math.sqrt(mse) if math.isfinite(mse) else float("nan")
-            logs["val_r2"] = 1.0 - mse / var if var > 0 else float("nan")
-        return logs
+            out = torch.cat([self.model(xb) for xb in self._Xv.split(EVAL_BATCH)])
+        y = self._yv
+        loss = task_loss(self.task, out, y)
+        if self.task == "classification":
+            loss_value, acc = torch.stack([loss, (out.argmax(-1) == y).float().mean()]).tolist()
+            return {"val_loss": loss_value, "val_accuracy": acc}
+        mse = float(loss)  # task_loss is the MSE for regression
+        if self._val_var is None:
+            self._val_var = float(((y - y.mean()) ** 2).mean())
+        return {"val_loss": mse, "val_rmse": math.sqrt(mse) if math.isfinite(mse) else float("nan"),
+                "val_r2": 1.0 - mse / self._val_var if self._val_var > 0 else float("nan")}
 
     def _step_scheduler(self, logs: dict) -> None:
         if self.scheduler is None or self.epoch >= self.config.epochs:

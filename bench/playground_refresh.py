@@ -1,0 +1,124 @@
+"""Browser refresh rate of the Playground: start `streamlit run pages/playground.py` on
+127.0.0.1, open it in headless Chromium, press play, count how often the epoch counter changes
+over a few seconds, press pause and check the counter stops within one refresh.
+
+    .venv/bin/python bench/playground_refresh.py [--seconds 5] [--query "dataset=spiral&..."]
+
+Target from the Playground issue: >= 5 refreshes per second; pause effective within one refresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking"]
+EPOCH_VALUE = '[data-testid="stMetric"]:has-text("Epoch") [data-testid="stMetricValue"]'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, log) -> subprocess.Popen:
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+           "NNPLAY_DB": str(Path(tempfile.mkdtemp()) / "runs.sqlite")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "pages" / "playground.py"),
+         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("the streamlit server did not start within 90 s")
+
+
+def read_epoch(page) -> int:
+    return int(page.locator(EPOCH_VALUE).first.inner_text().replace(",", ""))
+
+
+def watch(page, seconds: float) -> list[tuple[float, int]]:
+    """(time, epoch) each time the counter shows a new value, polled every ~20 ms."""
+    changes, last, t0 = [], None, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        value = read_epoch(page)
+        if value != last:
+            changes.append((time.perf_counter() - t0, value))
+            last = value
+        page.wait_for_timeout(20)
+    return changes
+
+
+def measure(url: str, seconds: float) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(90_000)
+        page.goto(url)
+        page.locator(EPOCH_VALUE).first.wait_for()
+        page.get_by_role("button", name="▶ Play").click()
+        page.locator(EPOCH_VALUE).filter(has_not_text="0").first.wait_for()
+        changes = watch(page, seconds)
+        page.get_by_role("button", name="⏸ Pause").click()
+        clicked = time.perf_counter()
+        after_pause = watch(page, 2.0)
+        page.get_by_role("button", name="▶ Play").wait_for()
+        browser.close()
+    span = changes[-1][0] - changes[0][0] if len(changes) > 1 else float("nan")
+    refresh_s = span / (len(changes) - 1) if len(changes) > 1 else float("nan")
+    last_change = after_pause[-1][0] if after_pause else 0.0
+    return {"refreshes_per_s": (len(changes) - 1) / span if span else float("nan"),
+            "epochs_per_s": (changes[-1][1] - changes[0][1]) / span if span else float("nan"),
+            "refresh_ms": 1e3 * refresh_s, "changes_after_pause": len(after_pause) - 1,
+            "last_change_after_pause_ms": 1e3 * last_change,
+            "pause_seconds_measured_from": clicked}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--query", default="dataset=spiral&hidden=8,8,8&optimizer=adam"
+                                           "&batch_size=32&epochs=20000&show_test=1")
+    args = parser.parse_args()
+    port = free_port()
+    with tempfile.TemporaryFile("w+") as log:
+        proc = start_server(port, log)
+        try:
+            result = measure(f"http://127.0.0.1:{port}/?{args.query}", args.seconds)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    print(f"Playground in Chromium ({args.query}), {args.seconds:g} s of play:")
+    print(f"  {result['refreshes_per_s']:.1f} refreshes/s (one every {result['refresh_ms']:.0f} ms), "
+          f"{result['epochs_per_s']:.0f} epochs/s shown; target >= 5 refreshes/s -> "
+          f"{'met' if result['refreshes_per_s'] >= 5 else 'NOT met'}")
+    print(f"  after pause: {result['changes_after_pause']} counter change(s), the last "
+          f"{result['last_change_after_pause_ms']:.0f} ms after the click; target <= 1 -> "
+          f"{'met' if result['changes_after_pause'] <= 1 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

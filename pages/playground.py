@@ -1,0 +1,276 @@
+"""Lesson: the Playground. TensorFlow Playground on real PyTorch: pick 2-D data and input
+features, build a network with +/- buttons, press play and watch the output, every hidden neuron
+and every weight change live. Settings live in the URL (``hide=lr,activation`` locks controls);
+runs can be kept as snapshots, saved to the session workspace and exported as a script.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict
+
+import streamlit as st
+
+from nnplay import codegen
+from nnplay import playground as pg
+from nnplay.plots import playground as plots
+from nnplay.train import evaluate, lr_schedule_preview
+from nnplay.ui import cache
+from nnplay.ui import workspace as ui_workspace
+
+REFRESH_S = 0.1       # the live view redraws this often while playing
+NON_WIDGETS = ("data_seed", "hidden", "seed", "features")   # kept in session state, not widgets
+LABELS = {"lr": "Learning rate", "reg_rate": "Regularisation rate", "train_pct": "Training data (%)",
+          "noise": "Noise (%)", "batch_size": "Batch size", "early_stopping":
+          "Early stopping patience (0 = off)", "n_classes": "Classes", "epochs": "Epochs to train"}
+
+
+def init_from_url() -> None:
+    """On the first run, read every setting (and hidden controls) from st.query_params."""
+    if "pg_hide" in st.session_state:
+        return
+    settings, hide, problems = pg.from_query_params(st.query_params.to_dict())
+    for name, value in asdict(settings).items():
+        st.session_state[f"pg_{name}"] = list(value) if name == "hidden" else value
+    for f in pg.FEATURES:
+        st.session_state[f"pg_feat_{f}"] = f in settings.features
+    st.session_state.update(pg_hide=hide, pg_url_problems=problems, pg_playing=False,
+                            pg_snapshots=[], pg_limit="")
+
+
+def control(name: str, widget, *args, **kwargs):
+    """Show a control unless the URL hides it; hidden controls keep the URL's value."""
+    key = f"pg_{name}"
+    if name in st.session_state.pg_hide:
+        return st.session_state.get(key, getattr(pg.DEFAULTS, name))
+    return widget(LABELS.get(name, name.replace("_", " ").capitalize()), *args, key=key, **kwargs)
+
+
+def problem_changed() -> None:
+    st.session_state.pg_dataset = pg.DATASETS[st.session_state.pg_problem][0]
+
+
+def bump(name: str) -> None:
+    """Regenerate (new data seed) or reset (new weight seed): a new run at epoch 0."""
+    st.session_state[f"pg_{name}"] += 1
+    st.session_state.pg_playing = False
+
+
+def change_layers(layer: int | None, delta: int) -> None:
+    """+/- buttons: add/remove a layer (layer None) or a neuron in one layer, within limits."""
+    hidden = list(st.session_state.pg_hidden)
+    if layer is None:
+        hidden = hidden + [hidden[-1] if hidden else 4] if delta > 0 else hidden[:-1]
+    else:
+        hidden[layer] += delta
+    try:
+        st.session_state.pg_hidden = list(pg.check_hidden([h for h in hidden if h > 0]))
+        st.session_state.pg_limit = ""
+    except ValueError as err:
+        st.session_state.pg_limit = str(err)
+
+
+def data_controls() -> dict:
+    values = {"problem": control("problem", st.radio, list(pg.DATASETS), horizontal=True,
+                                 on_change=problem_changed)}
+    values["dataset"] = control("dataset", st.selectbox, pg.DATASETS[values["problem"]])
+    if values["dataset"] == "blobs":
+        values["n_classes"] = control("n_classes", st.selectbox, [3, 4, 5])
+    values["noise"] = control("noise", st.slider, 0, 50, step=5)
+    values["train_pct"] = control("train_pct", st.slider, 10, 90, step=10)
+    values["batch_size"] = control("batch_size", st.select_slider, pg.BATCH_SIZES,
+                                   format_func=lambda b: "full" if b == 0 else str(b))
+    if "data_seed" not in st.session_state.pg_hide:
+        st.button("Regenerate data", key="pg_regenerate", on_click=bump, args=("data_seed",))
+    return values
+
+
+def feature_controls() -> None:
+    if "features" in st.session_state.pg_hide:
+        return
+    st.markdown("**Input features**")
+    cols = st.columns(4)
+    for i, (name, (label, _)) in enumerate(pg.FEATURES.items()):
+        cols[i % 4].checkbox(label, key=f"pg_feat_{name}")
+    st.session_state.pg_features = tuple(f for f in pg.FEATURES if st.session_state[f"pg_feat_{f}"])
+
+
+def network_controls() -> None:
+    hidden = st.session_state.pg_hidden
+    if "hidden" not in st.session_state.pg_hide:
+        st.markdown(f"**Hidden layers: {len(hidden)}** (neurons: {list(hidden) or 'none'})")
+        add, remove = st.columns(2)
+        add.button("+ layer", key="pg_add_layer", on_click=change_layers, args=(None, 1))
+        remove.button("- layer", key="pg_remove_layer", on_click=change_layers, args=(None, -1))
+        for i, cols in enumerate(st.columns(len(hidden)) if hidden else []):
+            cols.caption(f"layer {i + 1}: {hidden[i]}")
+            cols.button("+", key=f"pg_add_neuron_{i}", on_click=change_layers, args=(i, 1))
+            cols.button("-", key=f"pg_remove_neuron_{i}", on_click=change_layers, args=(i, -1))
+    if st.session_state.pg_limit:
+        st.warning(st.session_state.pg_limit)
+    elif len(hidden) > pg.TF_MAX_LAYERS or max(hidden, default=0) > pg.TF_MAX_NEURONS:
+        st.caption(f"Beyond TF Playground's {pg.TF_MAX_LAYERS} x {pg.TF_MAX_NEURONS}; nnplay "
+                   f"allows {pg.MAX_LAYERS} layers of {pg.MAX_NEURONS}.")
+
+
+def training_controls() -> dict:
+    c1, c2 = st.columns(2)
+    with c1:
+        values = {"activation": control("activation", st.selectbox, pg.ACTIVATIONS),
+                  "optimizer": control("optimizer", st.selectbox, pg.OPTIMIZERS),
+                  "lr": control("lr", st.select_slider, pg.LEARNING_RATES),
+                  "dropout": control("dropout", st.slider, 0.0, 0.5, step=0.05)}
+    with c2:
+        values |= {"regularization": control("regularization", st.selectbox, pg.REGULARIZATIONS),
+                   "reg_rate": control("reg_rate", st.select_slider, pg.REG_RATES),
+                   "schedule": control("schedule", st.selectbox, pg.SCHEDULES),
+                   "early_stopping": control("early_stopping", st.number_input, 0, 1000),
+                   "epochs": control("epochs", st.number_input, 1, pg.MAX_EPOCHS, step=100)}
+    return values
+
+
+def current_settings(values: dict) -> pg.PlaygroundSettings | None:
+    """The settings from the widgets, or None (with a message) when they are impossible."""
+    values |= {name: st.session_state[f"pg_{name}"] for name in NON_WIDGETS}
+    values |= {name: control(name, st.checkbox) for name in ("show_test", "discretize")}
+    values["hidden"], values["features"] = tuple(values["hidden"]), tuple(values["features"])
+    values.setdefault("n_classes", st.session_state.get("pg_n_classes", 3))
+    try:
+        return pg.PlaygroundSettings(**values)
+    except ValueError as err:
+        st.error(f"These settings cannot be used: {err}")
+        return None
+
+
+def current_session(settings: pg.PlaygroundSettings) -> pg.PlaygroundSession:
+    """The live session; a new one (epoch 0, fresh weights) when a model setting changed."""
+    session = st.session_state.get("pg_session")
+    if session is None or session.settings.model_affecting() != settings.model_affecting():
+        raw = cache.load_dataset(settings.dataset, **settings.dataset_params())
+        session = pg.PlaygroundSession(settings, raw)
+        st.session_state.update(pg_session=session, pg_playing=False, pg_saved_epoch=None)
+    session.settings = settings   # the view options may differ
+    return session
+
+
+def save_to_workspace() -> None:
+    """Register a copy of the network as it is now (once per epoch reached)."""
+    session = st.session_state.pg_session
+    if session.epoch == 0 or st.session_state.get("pg_saved_epoch") == session.epoch:
+        return
+    model = copy.deepcopy(session.model)
+    ui_workspace.register(f"Playground {session.settings.dataset}", model, session.dataset,
+                          config=asdict(session.settings) | session.trainer.config.to_dict(),
+                          history=session.trainer.history_copy(), source="Playground",
+                          metrics=evaluate(model, session.dataset))
+    st.session_state.pg_saved_epoch = session.epoch
+
+
+def set_playing(playing: bool) -> None:
+    st.session_state.pg_playing = playing
+    if not playing:
+        save_to_workspace()
+
+
+def step_once() -> None:
+    st.session_state.pg_playing = False
+    st.session_state.pg_session.run_chunk(epochs=1)
+
+
+def keep_snapshot() -> None:
+    snaps = st.session_state.pg_snapshots
+    try:
+        snaps.append(pg.take_snapshot(st.session_state.pg_session, len(snaps) + 1))
+    except ValueError as err:
+        st.session_state.pg_limit = str(err)
+
+
+def run_buttons(session: pg.PlaygroundSession) -> None:
+    cols = st.columns(5)
+    if st.session_state.pg_playing:
+        cols[0].button("⏸ Pause", key="pg_pause", on_click=set_playing, args=(False,))
+    else:
+        cols[0].button("▶ Play", key="pg_play", on_click=set_playing, args=(True,),
+                       disabled=session.trainer.done)
+    cols[1].button("Step one epoch", key="pg_step", on_click=step_once,
+                   disabled=session.trainer.done)
+    cols[2].button("Reset (new weights)", key="pg_reset", on_click=bump, args=("seed",))
+    cols[3].button("Keep snapshot", key="pg_snapshot", on_click=keep_snapshot)
+    cols[4].button("Save to workspace", key="pg_save", on_click=save_to_workspace)
+
+
+def live_view(session: pg.PlaygroundSession) -> None:
+    """One chunk of training (while playing), then the counter and every figure."""
+    if st.session_state.pg_playing and not session.trainer.done:
+        session.run_chunk()
+    if st.session_state.pg_playing and session.trainer.done:
+        set_playing(False)
+        st.rerun()            # a full run stops the timer and shows why training ended
+    s, trainer, raw = session.settings, session.trainer, session.raw
+    history = trainer.history_copy()
+    metrics = pg.last_metrics(history)
+    cols = st.columns(4)
+    cols[0].metric("Epoch", f"{session.epoch:,}")
+    cols[1].metric("Train loss", f"{metrics.get('loss', float('nan')):.4f}")
+    cols[2].metric("Test loss", f"{metrics.get('val_loss', float('nan')):.4f}")
+    score = ("Test accuracy", "val_accuracy") if s.problem == "classification" else ("Test R²", "val_r2")
+    cols[3].metric(score[0], f"{metrics.get(score[1], float('nan')):.3f}")
+    if trainer.done:
+        st.info(f"Training {trainer.status.replace('_', ' ')}"
+                f"{': ' + trainer.stop_reason if trainer.stop_reason else ''}.")
+    xlim, ylim = pg.plane_limits(raw)
+    grid = pg.output_grid(session.model, s.features, xlim, ylim, s.problem)
+    left, right = st.columns([3, 2])
+    test = (raw.X_test, raw.y_test) if s.show_test else (None, None)
+    left.plotly_chart(plots.output_heatmap_figure(
+        grid.xs, grid.ys, grid.output, s.problem, raw.X_train, raw.y_train, *test,
+        n_classes=session.dataset.n_outputs, discretize=s.discretize), key="pg_output_fig")
+    sizes = [len(s.features), *s.hidden, session.dataset.n_outputs]
+    outputs = raw.class_names or ["output"]
+    right.plotly_chart(plots.network_figure(sizes, pg.network_weights(session.model),
+                                            session.dataset.feature_names, outputs),
+                       key="pg_network_fig")
+    if s.hidden:
+        right.plotly_chart(plots.neuron_maps_figure(grid.neurons, s.hidden), key="pg_neurons_fig")
+    snaps = [(snap.label, snap.history) for snap in st.session_state.pg_snapshots]
+    st.plotly_chart(plots.loss_curves_figure(history, snaps, pg.best_epoch(history)),
+                    key="pg_loss_fig")
+
+
+def extras(settings: pg.PlaygroundSettings) -> None:
+    """The objective, schedule preview, snapshot differences and the code export."""
+    st.latex(pg.objective_latex(settings))
+    with st.expander("Learning-rate schedule"):
+        rates = lr_schedule_preview(settings.train_config())
+        st.plotly_chart(plots.lr_schedule_figure(rates, settings.schedule), key="pg_lr_fig")
+    for snap in st.session_state.pg_snapshots:
+        changes = pg.settings_diff(snap.settings, settings)
+        st.caption(f"Snapshot {snap.label} (best epoch {snap.best_epoch}); now: "
+                   f"{'; '.join(changes) or 'same settings'}")
+    script = codegen.export_script(settings)
+    st.download_button("Export as a PyTorch script", script, file_name="playground_experiment.py",
+                       mime="text/x-python", key="pg_export")
+    with st.expander("The exported script"):
+        st.code(script, language="python")
+
+
+init_from_url()
+st.title("Playground")
+for problem in st.session_state.pg_url_problems:
+    st.warning(f"A setting in the link was ignored: {problem}")
+with st.sidebar:
+    data_values = data_controls()
+with st.expander("Features, network and training", expanded=True):
+    feature_controls()
+    network_controls()
+    training_values = training_controls()
+settings = current_settings(data_values | training_values)
+if settings is not None:
+    session = current_session(settings)
+    run_buttons(session)
+    playing = st.session_state.pg_playing
+    st.fragment(run_every=REFRESH_S if playing else None)(live_view)(session)
+    extras(settings)
+    url = pg.to_query_params(settings, st.session_state.pg_hide)
+    if st.query_params.to_dict() != url:
+        st.query_params.from_dict(url)

@@ -32,6 +32,7 @@ def model_picker(key: str, task: str | None = None, kind: str | None = None,
                 "here, or on the Playground, Training lab or architecture pages.")
         return None
     names = [m.name for m in models]
-    choice = st.selectbox(label, names, key=key,
-                          format_func=lambda n: workspace().get(n).label())
+    # labels computed now: AppTest calls format_func outside the script run, without session state
+    labels = {m.name: m.label() for m in models}
+    choice = st.selectbox(label, names, key=key, format_func=labels.get)
     return workspace().get(choice)

@@ -1,0 +1,202 @@
+"""Lesson: opening the black box. SHAP and LIME side by side for a tabular prediction, SHAP over
+the whole test set, and captum saliency, integrated gradients, occlusion, Grad-CAM and LIME
+segments for an image, each with its cost and its sanity check in numbers.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnplay import baselines, explain
+from nnplay.plots import explain as plots
+from nnplay.train import evaluate, predict_proba
+from nnplay.ui.state import user_errors
+from nnplay.ui.widgets import dataset_picker
+from nnplay.ui.workspace import model_picker, register, workspace
+
+SPOT_MODEL = "ex_spot_model"
+ROW_CACHE = "ex_row_cache"
+IMAGE_CACHE = "ex_image_cache"
+SET_JOB = "ex_shap_set_job"
+PERTURB_JOB = "ex_perturb_job"
+
+
+def train_on_the_spot() -> None:
+    """A quick network (a CNN for images when available, else an MLP), trained on a button press."""
+    ds = dataset_picker("ex_spot", kinds=("toy", "real"), default="breast_cancer")
+    if ds is None:
+        return
+    is_image = len(ds.input_shape) == 3
+    kind = "image" if is_image else "tabular"   # per-kind keys: each keeps its own defaults
+    family = st.radio("Network", ["cnn", "mlp"] if is_image else ["mlp"], horizontal=True,
+                      key=f"ex_spot_family_{kind}", format_func=str.upper)
+    epochs = st.slider("Epochs", 1, 200, 3 if is_image else 40, key=f"ex_spot_epochs_{kind}")
+    if not st.button(f"Train a {family.upper()}", key="ex_spot_train", type="primary"):
+        return
+    with user_errors("Training"), st.spinner("Training..."):
+        spec, trainer = baselines.train_network(ds, family=family, epochs=epochs)
+        entry = register(f"explain {spec['family'].upper()} on {ds.name}", trainer.model, ds,
+                         {**trainer.config.to_dict(), **spec}, trainer.history_copy(),
+                         source="explain", family=spec["family"],
+                         metrics=evaluate(trainer.model, ds))
+        st.session_state[SPOT_MODEL] = entry.name
+
+
+def choose_model():
+    source = st.radio("Model", ["From this session", "Train one on the spot"], horizontal=True,
+                      key="ex_source")
+    if source == "From this session":
+        return model_picker("ex_model")
+    train_on_the_spot()
+    name = st.session_state.get(SPOT_MODEL)
+    return workspace().get(name) if name in workspace() else None
+
+
+def cached(store: str, key: tuple, compute):
+    """compute() once per key; only the latest key is kept (explanations of one model at a time)."""
+    memo = st.session_state.setdefault(store, {})
+    if key not in memo:
+        value = compute()
+        memo.clear()
+        memo[key] = value
+    return memo[key]
+
+
+def job_progress(key: str) -> None:
+    """Poll a running job every half second: progress, elapsed time and a cancel button."""
+    job = st.session_state.get(key)
+    if job is None or job.finished:
+        return
+
+    @st.fragment(run_every=0.5)
+    def poll():
+        if job.finished:
+            st.rerun()   # redraw the whole page once, with the result and without polling
+        st.progress(job.fraction, text=f"{job.fraction:.0%}, {job.elapsed_seconds():.1f} s")
+        st.button("Cancel", key=f"{key}_cancel", on_click=job.cancel)
+    poll()
+
+
+def finished_job(key: str, owner: str):
+    """The job's result when it finished for this model; says so when cancelled or failed."""
+    job = st.session_state.get(key)
+    if job is None or not job.finished or job.label != owner:
+        return None
+    if job.status == "cancelled":
+        st.warning("Cancelled: press the button again to restart.")
+    elif job.status == "failed":
+        st.error(f"That explanation could not run: {job.error}")
+    return job.result if job.status == "completed" else None
+
+
+def tabular_section(entry) -> None:
+    ds, model = entry.dataset, entry.model
+    c1, c2, c3 = st.columns(3)
+    row = c1.slider("Test row", 0, ds.n_test - 1, 0, key="ex_row")
+    n_bg = c2.select_slider("Background rows", [25, 50, 100, 200], 100, key="ex_background")
+    nsamples = c3.select_slider("Coalitions sampled", [128, 256, 512, 1024, 2048, "auto"], 1024,
+                                key="ex_nsamples")
+    background = explain.background_sample(ds.X_train, n_bg)
+    shap_exp, lime = cached(ROW_CACHE, (entry.name, row, n_bg, nsamples), lambda: (
+        explain.shap_values(model, background, ds.X_test[row], task=ds.task, nsamples=nsamples,
+                            feature_names=ds.feature_names),
+        explain.lime_explanation(model, ds.X_test[row], ds.X_train, task=ds.task,
+                                 feature_names=ds.feature_names, class_names=ds.class_names)))
+    info = shap_exp.nnplay
+    target = int(info["targets"][0])
+    what = "the predicted value" if target < 0 else f"P({ds.class_names[target]})"
+    st.markdown(f"Explaining **{what}** for test row {row}.")
+    left, right = st.columns(2)
+    left.plotly_chart(plots.shap_waterfall_figure(shap_exp.values[0], shap_exp.base_values[0],
+                                                  shap_exp.data[0], ds.feature_names,
+                                                  output_label=what), key="ex_waterfall_fig")
+    right.plotly_chart(plots.lime_weights_figure(lime.weights), key="ex_lime_fig")
+    check = explain.efficiency_frame(shap_exp).iloc[0]
+    left, right = st.columns(2)
+    left.latex(rf"E[f(X)] + \sum_i \phi_i = {check['base_value']:.4f} "
+               rf"{check['sum_of_shap_values']:+.4f} = {check['base_plus_sum']:.4f}")
+    left.caption(f"Model output f(x) = {check['model_output']:.4f}; gap {check['gap']:.1e}. "
+                 f"Cost: {info['seconds']:.3f} s, {info['nsamples']} coalitions x "
+                 f"{info['background_rows']} background rows.")
+    right.latex(rf"g(x) = {lime.local_prediction:.4f} \quad f(x) = {lime.model_prediction:.4f}"
+                rf"\quad R^2 = {lime.score:.3f}")
+    right.caption(f"LIME's local linear model g against the model f. Cost: {lime.seconds:.3f} s, "
+                  f"{lime.num_samples} perturbed samples.")
+    st.info(explain.agreement_note(explain.compare_shap_lime(shap_exp.values[0], lime),
+                                   ds.feature_names))
+    test_set_section(entry, background)
+
+
+def test_set_section(entry, background) -> None:
+    ds = entry.dataset
+    st.subheader("SHAP over the test set")
+    c1, c2 = st.columns(2)
+    n_rows = c1.slider("Rows to explain", 1, ds.n_test, min(40, ds.n_test), key="ex_set_rows")
+    nsamples = c2.select_slider("Coalitions per row", [64, 128, 256, 512, "auto"], 128,
+                                key="ex_set_nsamples")
+    if st.button("Explain these rows", key="ex_set_run"):
+        st.session_state[SET_JOB] = explain.BackgroundJob(
+            explain.shap_values, entry.model, background, ds.X_test[:n_rows], task=ds.task,
+            nsamples=nsamples, feature_names=ds.feature_names, label=entry.name).start()
+    job_progress(SET_JOB)
+    result = finished_job(SET_JOB, entry.name)
+    if result is None:
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(plots.shap_beeswarm_figure(result.values, result.data, ds.feature_names),
+                      key="ex_beeswarm_fig")
+    right.plotly_chart(plots.shap_bar_figure(result.values, ds.feature_names), key="ex_bar_fig")
+    gaps = explain.efficiency_frame(result)["gap"]
+    st.caption(f"{len(gaps)} rows in {result.nnplay['seconds']:.1f} s; largest gap between "
+               f"base value + sum of SHAP values and the model's output: {gaps.max():.1e}.")
+
+
+def image_section(entry) -> None:
+    ds, model = entry.dataset, entry.model
+    names = ds.class_names or [str(c) for c in range(ds.n_outputs)]
+    c1, c2, c3 = st.columns(3)
+    index = c1.slider("Test image", 0, ds.n_test - 1, 0, key="ex_image")
+    image = ds.X_test[index]
+    proba = predict_proba(model, image[None])[0]
+    predicted = int(proba.argmax())
+    choice = c2.selectbox("Explain the class", ["predicted", *names], key="ex_image_target")
+    target = predicted if choice == "predicted" else names.index(choice)
+    steps = c3.slider("Integrated-gradient steps", 10, 200, 50, step=10, key="ex_ig_steps")
+    st.markdown(f"True class **{names[int(ds.y_test[index])]}**, predicted **{names[predicted]}** "
+                f"(p = {proba[predicted]:.3f}); explaining **{names[target]}**.")
+    fast = explain.gradient_methods(model)
+    if "gradcam" not in fast:
+        st.caption("Grad-CAM needs a convolutional layer; this model has none.")
+    results = dict(cached(IMAGE_CACHE, (entry.name, index, target, steps), lambda: (
+        explain.explain_image(model, image, target, fast, n_steps=steps))))
+    if st.button("Run occlusion and LIME (perturbation methods)", key="ex_perturb_run"):
+        st.session_state[PERTURB_JOB] = explain.BackgroundJob(
+            explain.explain_image, model, image, target, ("occlusion", "lime"),
+            label=f"{entry.name}|{index}|{target}").start()
+    job_progress(PERTURB_JOB)
+    results.update(finished_job(PERTURB_JOB, f"{entry.name}|{index}|{target}") or {})
+    maps = {explain.METHOD_TITLES[m]: r["map"] for m, r in results.items()}
+    signed = {explain.METHOD_TITLES[m]: explain.SIGNED[m] for m in results}
+    st.plotly_chart(plots.attribution_maps_figure(image, maps, signed), key="ex_maps_fig")
+    st.dataframe(explain.cost_frame(results).round(4), hide_index=True, key="ex_cost_table")
+    c = results["integrated_gradients"]["completeness"]
+    st.latex(rf"\sum_i \mathrm{{IG}}_i = {c['sum_of_attributions']:.4f} \approx "
+             rf"F(x) - F(0) = {c['output_difference']:.4f}"
+             rf"\quad (\text{{gap }} {100 * c['relative_gap']:.2f}\%)")
+
+
+st.title("Explainability")
+st.markdown("Which inputs drove this prediction? SHAP and LIME treat the network as a black box; "
+            "gradient methods (via captum) look inside. Each shows what it cost and a check "
+            "you can verify in numbers.")
+entry = choose_model()
+if entry is None:
+    st.stop()
+st.caption(f"Explaining **{entry.label()}**.")
+with user_errors("This explanation"):
+    if entry.input_kind == "tabular":
+        tabular_section(entry)
+    elif entry.input_kind == "image":
+        image_section(entry)
+    else:
+        st.info("Sequence models are not covered here yet: pick a tabular or image model.")

@@ -1,0 +1,246 @@
+"""Lesson: the Training lab. Optimizers, learning-rate schedules, regularisation and early stopping
+on real datasets, trained live in a background thread; every run is stored in the run store and
+its model registered in the session workspace. The overfitting preset shows the train/validation
+gap and lets the learner switch on the techniques that close it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import streamlit as st
+
+from nnplay import labpresets, modelio, runs
+from nnplay.device import device_name
+from nnplay.plots import training as plots
+from nnplay.train import OPTIMIZERS, SCHEDULES, TrainConfig, Trainer, lr_schedule_preview
+from nnplay.train.background import BackgroundTrainer
+from nnplay.ui import cache, widgets
+from nnplay.ui import workspace as ws
+
+JOB, COMPARE = "lab_job", "lab_compare"
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
+PENALTIES = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
+SCHEDULE_SETTINGS = {"step": ("step_size", "gamma"), "exponential": ("gamma",),
+                     "cosine": ("min_lr",), "cosine_restarts": ("step_size", "min_lr"),
+                     "cyclic": ("step_size", "min_lr"), "warmup_cosine": ("warmup_epochs", "min_lr"),
+                     "plateau": ("step_size", "gamma")}
+
+
+def preset_panel() -> labpresets.LabSetup:
+    """The overfitting preset with a checkbox per technique."""
+    base = labpresets.OVERFITTING
+    st.markdown(f"**{base.train_rows} training images of digits, a {base.model_spec['params']['hidden']} "
+                f"network, {base.config.epochs} epochs of Adam at lr {base.config.lr}.** "
+                "Train it bare first, then switch techniques on and train again: the curves of "
+                "every run stay below for comparison.")
+    chosen = [name for name, tech in labpresets.TECHNIQUES.items()
+              if st.checkbox(tech.title, key=f"lab_tech_{name}", help=tech.explains)]
+    return labpresets.overfitting_setup(chosen)
+
+
+def config_widgets(dataset_rows: int) -> TrainConfig:
+    """Optimizer, schedule and regularisation settings as a validated TrainConfig."""
+    c1, c2, c3, c4 = st.columns(4)
+    kw = {"optimizer": c1.selectbox("Optimizer", OPTIMIZERS, index=4, key="lab_optimizer"),
+          "lr": c2.select_slider("Learning rate", LEARNING_RATES, value=1e-3, key="lab_lr"),
+          "batch_size": c3.selectbox("Batch size (0 = full batch)", (0, 16, 32, 64, 128, 256),
+                                     index=3, key="lab_batch"),
+          "epochs": int(c4.number_input("Epochs", 1, 2000, 50, key="lab_epochs"))}
+    if kw["optimizer"] in ("momentum", "nesterov"):
+        kw["momentum"] = st.slider("Momentum", 0.0, 0.99, 0.9, key="lab_momentum")
+    c1, c2, c3, c4 = st.columns(4)
+    kw["schedule"] = c1.selectbox("Learning-rate schedule", SCHEDULES, key="lab_schedule")
+    wanted = SCHEDULE_SETTINGS.get(kw["schedule"], ())
+    if "step_size" in wanted:
+        kw["step_size"] = int(c2.number_input("Step size / period (epochs)", 1, 1000, 10,
+                                              key="lab_step_size"))
+    if "gamma" in wanted:
+        kw["gamma"] = c3.slider("Decay factor γ", 0.05, 0.99, 0.5, key="lab_gamma")
+    if "warmup_epochs" in wanted:
+        kw["warmup_epochs"] = int(c3.number_input("Warm-up epochs", 0, 500, 5, key="lab_warmup"))
+    if "min_lr" in wanted:
+        kw["min_lr"] = c4.select_slider("Lowest rate", (0.0, 1e-5, 1e-4, 1e-3), key="lab_min_lr")
+    c1, c2, c3 = st.columns(3)
+    kw["l1"] = c1.select_slider("L1 penalty", PENALTIES, value=0.0, key="lab_l1")
+    kw["l2"] = c2.select_slider("L2 (weight decay)", PENALTIES, value=0.0, key="lab_l2")
+    kw["seed"] = int(c3.number_input("Seed", 0, 10_000, 0, key="lab_seed"))
+    if st.toggle("Early stopping", key="lab_es"):
+        c1, c2, c3 = st.columns(3)
+        kw["early_stopping"] = int(c1.number_input("Patience (epochs)", 1, 500, 10,
+                                                   key="lab_patience"))
+        kw["min_delta"] = c2.select_slider("Min improvement", (0.0, 1e-4, 1e-3, 1e-2),
+                                           key="lab_min_delta")
+        kw["restore_best"] = c3.checkbox("Restore best weights", True, key="lab_restore")
+    return TrainConfig(**kw)
+
+
+def custom_panel():
+    """(setup, dataset, start model or None) from the learner's choices; None when not ready."""
+    start = st.radio("Start from", ["fresh weights", "a model from this session"],
+                     horizontal=True, key="lab_start")
+    if start == "fresh weights":
+        ds = widgets.dataset_picker("lab", kinds=("real", "toy"), default="breast_cancer")
+        if ds is None:
+            return None
+        c1, c2, c3, c4 = st.columns(4)
+        family = c1.selectbox("Model", labpresets.families_for(ds), key="lab_family")
+        hidden = labpresets.parse_hidden(c2.text_input("Hidden layers", "64,64", key="lab_hidden"))
+        activation = c3.selectbox("Activation", ("relu", "tanh", "gelu", "leaky_relu", "sigmoid"),
+                                  key="lab_activation")
+        dropout = c4.slider("Dropout", 0.0, 0.8, 0.0, step=0.05, key="lab_dropout")
+        spec = {"family": family, "params": {"hidden": hidden, "activation": activation,
+                                             "dropout": dropout}}
+        model = None
+    else:
+        picked = ws.model_picker("lab_continue")
+        if picked is None:
+            return None
+        ds, model = picked.dataset, picked.model
+        spec = picked.config.get("model_spec", {"family": picked.family, "params": {}})
+    rows = int(st.number_input("Training rows to keep", 2, ds.n_train, ds.n_train,
+                               key="lab_rows", help="Fewer rows make overfitting easy to see."))
+    setup = labpresets.LabSetup(ds.name, rows if rows < ds.n_train else None, spec,
+                                config_widgets(rows), dict(ds.params))
+    return setup, ds, model
+
+
+def start_training(setup, dataset, start_model) -> None:
+    """Button callback: build the model and data, then train in a background thread."""
+    stop_training()
+    try:
+        if start_model is None:
+            model, ds = labpresets.prepare(setup, dataset)
+        else:  # continue from a copy, so the session's model stays as it was
+            model = copy.deepcopy(start_model)
+            ds = labpresets.subsample_train(dataset, setup.train_rows, setup.config.seed)
+        trainer = Trainer(model, ds, setup.config)
+    except ValueError as err:
+        st.session_state[JOB] = {"error": str(err)}
+        return
+    st.session_state[JOB] = {"bg": BackgroundTrainer(trainer).start(), "setup": setup,
+                             "recorded": False}
+
+
+def stop_training() -> None:
+    job = st.session_state.get(JOB)
+    if job and "bg" in job:
+        job["bg"].stop()
+
+
+def finish(job: dict) -> None:
+    """Once: measure the gap, register the model in the workspace and store the run."""
+    trainer, setup = job["bg"].trainer, job["setup"]
+    metrics = runs.final_metrics(trainer)
+    job["gap"] = labpresets.generalisation_gap(trainer.model, trainer.dataset)
+    name = setup.label or f"lab {setup.model_spec['family']} on {trainer.dataset.name}"
+    entry = ws.register(name, trainer.model, trainer.dataset,
+                        {**trainer.config.to_dict(), "model_spec": setup.model_spec},
+                        trainer.history_copy(), source="training_lab",
+                        family=setup.model_spec["family"],
+                        metrics={k[5:]: v for k, v in metrics.items() if k.startswith("test_")})
+    job["name"] = entry.name
+    st.session_state.setdefault(COMPARE, {})[entry.name] = trainer.history_copy()
+    try:
+        job["run_id"] = runs.RunStore().save(runs.make_record(
+            trainer, setup.model_spec, "lab", device=device_name(trainer.device),
+            name=entry.name, metrics=metrics, dataset_extra={"train_rows": trainer.dataset.n_train}))
+    except runs.RunStoreError as err:
+        job["store_error"] = str(err)
+    job["recorded"] = True
+
+
+def show_result(job: dict) -> None:
+    trainer, gap = job["bg"].trainer, job["gap"]
+    st.success(f"**{job['name']}**: {trainer.status.replace('_', ' ')} after {trainer.epoch} "
+               f"epochs ({trainer.train_seconds:.1f} s of training)."
+               + (f" {trainer.stop_reason}." if trainer.stop_reason else ""))
+    key = "accuracy" if "train_accuracy" in gap else "r2"
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(f"Train {key}", f"{gap[f'train_{key}']:.3f}")
+    c2.metric(f"Test {key}", f"{gap[f'test_{key}']:.3f}")
+    c3.metric(f"Gap ({key})", f"{gap[f'{key}_gap']:.3f}")
+    c4.metric("Gap (loss)", f"{gap['loss_gap']:.3f}")
+    if "run_id" in job:
+        st.caption(f"Stored as run {job['run_id']} (see the Runs page) and added to this "
+                   "session's models.")
+    else:
+        st.warning(f"Added to this session's models but not stored: {job['store_error']}")
+
+
+def live_panel() -> None:
+    """Polled while training runs: progress, time left and the live curves."""
+    job = st.session_state.get(JOB)
+    if not job or "bg" not in job:
+        return
+    bg = job["bg"]
+    was_running = not job["recorded"]
+    progress, history = bg.progress(), bg.trainer.history_copy()
+    if bg.finished and not job["recorded"]:
+        finish(job)
+    left = "" if progress.seconds_left is None else f", about {progress.seconds_left:.0f} s left"
+    st.progress(progress.fraction, text=f"Epoch {progress.epoch}/{progress.epochs} "
+                f"({progress.status}{left})")
+    es = next((c for c in bg.trainer.callbacks if hasattr(c, "best_epoch_")), None)
+    st.plotly_chart(plots.training_curves_figure(history, bg.trainer.task, progress.epochs,
+                                                 getattr(es, "best_epoch_", None)),
+                    key="lab_curves")
+    if job["recorded"] and was_running:
+        st.rerun()  # one full rerun: stop polling and show the result and downloads
+
+
+def downloads(job: dict) -> None:
+    trainer, setup = job["bg"].trainer, job["setup"]
+    fmt = st.radio("Weights format", list(modelio.WEIGHT_FORMATS), horizontal=True,
+                   key="lab_weights_format")
+    blob, config_json = modelio.export_model(trainer.model, setup.model_spec, trainer.dataset,
+                                             trainer.config.to_dict(), weights=fmt)
+    c1, c2 = st.columns(2)
+    c1.download_button("Download weights", blob, f"model{modelio.WEIGHT_FORMATS[fmt]}",
+                       key="lab_dl_weights")
+    c2.download_button("Download config (JSON)", config_json, "model.json",
+                       mime="application/json", key="lab_dl_config")
+
+
+st.title("Training lab")
+widgets.device_badge()
+st.markdown("Pick data and a network, choose how to train it, and watch it learn. Training runs "
+            "in the background, so the page stays usable; **Stop** keeps what was learned.")
+try:
+    runs.RunStore()
+except runs.RunStoreError as err:
+    st.warning(f"Runs will train but not be stored: {err}")
+
+preset = st.toggle("Overfitting preset", key="lab_preset")
+try:
+    if preset:
+        preset_setup = preset_panel()
+        chosen = (preset_setup, cache.load_dataset(preset_setup.dataset), None)
+    else:
+        chosen = custom_panel()
+except ValueError as err:
+    st.error(f"That setting cannot be used: {err}")
+    chosen = None
+if chosen is None:
+    st.stop()
+setup = chosen[0]
+st.plotly_chart(plots.lr_preview_figure(lr_schedule_preview(setup.config), setup.config.schedule),
+                key="lab_lr_preview")
+job = st.session_state.get(JOB) or {}
+running = "bg" in job and job["bg"].running
+c1, c2 = st.columns(2)
+c1.button("Train", type="primary", key="lab_train", on_click=start_training, args=chosen,
+          disabled=running)
+c2.button("Stop", key="lab_stop", on_click=stop_training, disabled=not running)
+if "error" in job:
+    st.error(f"Training could not start: {job['error']}")
+st.fragment(live_panel, run_every=0.5 if running else None)()
+if job.get("recorded"):
+    show_result(job)
+    downloads(job)
+if st.session_state.get(COMPARE):
+    st.subheader("This session's lab runs, compared")
+    metric = st.selectbox("Curve", ("val_loss", "loss", "val_accuracy", "val_r2"),
+                          key="lab_compare_metric", format_func=plots.METRIC_TITLES.get)
+    st.plotly_chart(plots.runs_overlay_figure(st.session_state[COMPARE], metric),
+                    key="lab_compare_fig")

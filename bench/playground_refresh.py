@@ -118,7 +118,7 @@ def main() -> None:
                                            "&batch_size=32&epochs=20000&show_test=1")
     args = parser.parse_args()
     port = free_port()
-    with open("/tmp/pg_server.log", "w+") as log:
+    with tempfile.TemporaryFile("w+") as log:
         proc = start_server(port, log)
         try:
             result = measure(f"http://127.0.0.1:{port}/?{args.query}", args.seconds)

@@ -25,7 +25,7 @@ class RNN(nn.Module):
 
     def __init__(self, n_features: int, n_outputs: int, cell: str = "lstm", hidden_size: int = 32,
                  num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
-                 forget_bias: float = 1.0):
+                 forget_bias: float = 1.0, update_bias: float = 0.0):
         super().__init__()
         cell = str(cell).lower()
         if cell not in CELLS:
@@ -40,7 +40,7 @@ class RNN(nn.Module):
         self.n_features, self.n_outputs, self.cell = int(n_features), int(n_outputs), cell
         self.hidden_size, self.num_layers = int(hidden_size), int(num_layers)
         self.bidirectional, self.dropout = bool(bidirectional), float(dropout)
-        self.forget_bias = float(forget_bias)
+        self.forget_bias, self.update_bias = float(forget_bias), float(update_bias)
         self.num_directions = 2 if bidirectional else 1
         # nn.RNN/LSTM/GRU warn when given dropout with one layer: it only acts between layers.
         self.rnn = CELLS[cell](self.n_features, self.hidden_size, num_layers=self.num_layers,
@@ -50,6 +50,8 @@ class RNN(nn.Module):
         self.head = nn.Linear(self.hidden_size * self.num_directions, self.n_outputs)
         if cell == "lstm":
             self._set_forget_bias()
+        elif cell == "gru" and self.update_bias:
+            self._set_update_bias()
 
     def _set_forget_bias(self) -> None:
         # A positive forget-gate bias keeps the cell's memory from the first step: PyTorch's 0
@@ -62,6 +64,15 @@ class RNN(nn.Module):
             for name, param in self.rnn.named_parameters():
                 if name.startswith("bias_"):
                     param[h:2 * h].fill_(self.forget_bias / 2)
+
+    def _set_update_bias(self) -> None:
+        # The GRU's counterpart of the forget bias: h_t = (1 - z) n_t + z h_{t-1}, so a positive
+        # bias on the update gate z (PyTorch's chunk order r, z, n) keeps the old state by default.
+        h = self.hidden_size
+        with torch.no_grad():
+            for name, param in self.rnn.named_parameters():
+                if name.startswith("bias_"):
+                    param[h:2 * h].fill_(self.update_bias / 2)
 
     def _as_sequences(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2 and self.n_features == 1:  # (batch, T) of single values
@@ -131,20 +142,22 @@ class RNN(nn.Module):
         return (f"RNN(cell={self.cell!r}, n_features={self.n_features}, "
                 f"hidden_size={self.hidden_size}, num_layers={self.num_layers}, "
                 f"bidirectional={self.bidirectional}, dropout={self.dropout}, "
-                f"forget_bias={self.forget_bias}, "
+                f"forget_bias={self.forget_bias}, update_bias={self.update_bias}, "
                 f"n_outputs={self.n_outputs})")
 
 
 def rnn(n_features: int, n_outputs: int, cell: str = "lstm", hidden_size: int = 32,
         num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
-        forget_bias: float = 1.0) -> RNN:
+        forget_bias: float = 1.0, update_bias: float = 0.0) -> RNN:
     """Build a recurrent model (cell 'rnn', 'lstm' or 'gru') for (batch, T, n_features) input.
 
     ``forget_bias`` (LSTM only) is the forget gate's starting bias: 1.0 is the common choice,
     0.0 PyTorch's own; for dependencies T steps long use about log(T), e.g. 3 for T = 50.
+    ``update_bias`` (GRU only) does the same for the update gate z; 0.0 is PyTorch's own.
     """
     return RNN(n_features, n_outputs, cell=cell, hidden_size=hidden_size, num_layers=num_layers,
-               bidirectional=bidirectional, dropout=dropout, forget_bias=forget_bias)
+               bidirectional=bidirectional, dropout=dropout, forget_bias=forget_bias,
+               update_bias=update_bias)
 
 
 def sequence_loss(output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

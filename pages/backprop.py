@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+import nnplay.ui  # noqa: F401  (routes shared links through app.py)
 from nnplay import autograd
 from nnplay.plots import backprop as bp_plots
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import nnplay.ui  # noqa: F401  (routes shared links through app.py)
 from nnplay import gradflow
 from nnplay.models.activations import activation_formula
 from nnplay.models.mlp import INITS

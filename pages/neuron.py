@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import nnplay.ui  # noqa: F401  (routes shared links through app.py)
 from nnplay import neuron
 from nnplay.models.activations import ACTIVATIONS
 from nnplay.plots import neuron as neuron_plots

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import nnplay.ui  # noqa: F401  (routes shared links through app.py)
 from nnplay import optimsurface
 from nnplay.plots import backprop as bp_plots
 

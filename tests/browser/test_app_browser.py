@@ -42,3 +42,19 @@ def test_every_page_through_the_navigation(page, app_url, idle):
         errors = page.locator('[data-testid="stException"]')
         assert errors.count() == 0, f"{lesson.title}: {errors.first.inner_text()[:500]}"
         shot(page, Path(lesson.page).stem)
+
+
+def test_a_shared_link_opens_inside_the_app_on_a_fresh_server(page, fresh_app_url, idle):
+    """The first visitor arrives by a deep link: the app's navigation and the link's settings."""
+    page.goto(f"{fresh_app_url}/playground?dataset=xor&noise=20&hidden=3,3&hide=lr")
+    idle(page, timeout_s=120)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_text("Foundations").wait_for()
+    assert nav.get_by_role("link", name="The neuron", exact=True).count() == 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Noise (%)").wait_for()
+    assert "noise (%)\n\n20" in sidebar.inner_text().lower()   # the link's noise
+    assert "dataset=xor" in page.url and "noise=20" in page.url   # settings kept in the URL
+    assert page.get_by_text("Learning rate", exact=True).count() == 0  # hidden by the link
+    shot(page, "playground_shared_link")

@@ -1,0 +1,136 @@
+"""CNN figures: the kernel sliding over an image with its numbers, pooling, learned filters and
+feature maps layer by layer. Pure functions: numpy arrays in, plotly Figure out."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+WINDOW_COLOR, CURRENT_COLOR = "#d62728", "#ff7f0e"
+
+
+def _heatmap(z: np.ndarray, numbers: bool = True, colorscale: str = "Greys",
+             zmid: float | None = None, show_scale: bool = False) -> go.Heatmap:
+    """A heatmap in image orientation; with ``numbers`` every cell shows its value."""
+    z = np.asarray(z, dtype=float)
+    text = [["" if math.isnan(v) else f"{v:.3g}" for v in row] for row in z]
+    return go.Heatmap(z=z, colorscale=colorscale, zmid=zmid, showscale=show_scale,
+                      text=text if numbers else None, texttemplate="%{text}" if numbers else None,
+                      hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>", xgap=1, ygap=1)
+
+
+def _box(fig: go.Figure, top: int, left: int, size: int, color: str, col: int, row: int = 1):
+    fig.add_shape(type="rect", x0=left - 0.5, x1=left + size - 0.5, y0=top - 0.5,
+                  y1=top + size - 0.5, line={"color": color, "width": 3}, row=row, col=col)
+
+
+def _image_axes(fig: go.Figure) -> None:
+    """Image orientation (row 0 on top) and square pixels in every panel."""
+    fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    fig.for_each_yaxis(lambda axis: axis.update(scaleanchor=axis.anchor, constrain="domain"))
+
+
+def conv_step_figure(step, padding: int = 0) -> go.Figure:
+    """Three panels: the padded input with the window outlined, the kernel, and the output map
+    filled up to the current position (outlined)."""
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.45, 0.2, 0.35], horizontal_spacing=0.06,
+                        subplot_titles=(f"Input (padding {padding})", "Kernel",
+                                        f"Output, position {step.index + 1} of {step.n_positions}"))
+    fig.add_trace(_heatmap(step.padded), row=1, col=1)
+    _box(fig, step.top, step.left, step.kernel.shape[0], WINDOW_COLOR, col=1)
+    fig.add_trace(_heatmap(step.kernel, colorscale="RdBu", zmid=0.0), row=1, col=2)
+    fig.add_trace(_heatmap(step.output, colorscale="RdBu", zmid=0.0), row=1, col=3)
+    _box(fig, step.row, step.col, 1, CURRENT_COLOR, col=3)
+    _image_axes(fig)
+    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def pooling_figure(image: np.ndarray, step: dict, size: int, kind: str) -> go.Figure:
+    """The input with one pooling window outlined, and the pooled map with its cell outlined."""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.08,
+                        subplot_titles=("Input", f"{kind}-pooled ({size}x{size}, stride {size})"))
+    fig.add_trace(_heatmap(image), row=1, col=1)
+    _box(fig, step["top"], step["left"], size, WINDOW_COLOR, col=1)
+    fig.add_trace(_heatmap(step["pooled"]), row=1, col=2)
+    _box(fig, step["row"], step["col"], 1, CURRENT_COLOR, col=2)
+    _image_axes(fig)
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def image_figure(image: np.ndarray, title: str = "") -> go.Figure:
+    """One grey image (H, W) or (1, H, W), without numbers."""
+    img = np.asarray(image, dtype=float)
+    img = img[0] if img.ndim == 3 else img
+    fig = go.Figure(_heatmap(img, numbers=False))
+    _image_axes(fig)
+    fig.update_layout(title=title, height=260, width=260, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def filters_figure(filters: np.ndarray, columns: int = 8) -> go.Figure:
+    """Each first-layer kernel (n, k, k) as a small heatmap: red positive, blue negative."""
+    filters = np.asarray(filters, dtype=float)
+    n = len(filters)
+    cols = min(columns, n)
+    rows = math.ceil(n / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"filter {i}" for i in range(n)],
+                        horizontal_spacing=0.02, vertical_spacing=0.08)
+    bound = float(np.abs(filters).max()) or 1.0
+    for i, kernel in enumerate(filters):
+        trace = _heatmap(kernel, numbers=kernel.shape[0] <= 3, colorscale="RdBu_r", zmid=0.0)
+        trace.update(zmin=-bound, zmax=bound, texttemplate="%{z:.2f}" if kernel.shape[0] <= 3
+                     else None)
+        fig.add_trace(trace, row=i // cols + 1, col=i % cols + 1)
+    _image_axes(fig)
+    fig.update_annotations(font_size=10)
+    fig.update_layout(height=150 * rows + 40, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def feature_maps_figure(maps: list[tuple[str, np.ndarray]], max_channels: int = 8) -> go.Figure:
+    """One row per layer (conv, activation, pooling), up to ``max_channels`` channels each; the
+    row title gives the layer's name and map size."""
+    cols = max(1, min(max_channels, max(m.shape[0] for _, m in maps)))
+    titles = []
+    for name, m in maps:
+        titles += [f"{name} ch{c} ({m.shape[1]}x{m.shape[2]})" if c < m.shape[0] else ""
+                   for c in range(cols)]
+    fig = make_subplots(rows=len(maps), cols=cols, subplot_titles=titles,
+                        horizontal_spacing=0.01, vertical_spacing=0.3 / max(len(maps), 1))
+    for r, (_, m) in enumerate(maps, start=1):
+        for c in range(min(cols, m.shape[0])):
+            fig.add_trace(_heatmap(m[c], numbers=False, colorscale="Viridis"), row=r, col=c + 1)
+    _image_axes(fig)
+    fig.update_annotations(font_size=9)
+    fig.update_layout(height=140 * len(maps) + 40, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+FAMILY_COLORS = {"mlp": "#7f7f7f", "cnn": "#1f77b4"}
+
+
+def arch_race_figure(rows: list[dict]) -> go.Figure:
+    """Parameters, test accuracy and training seconds of each family, one bar group per race.
+
+    rows: dicts with run, family, params, test_accuracy and train_seconds."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("Parameters", "Test accuracy",
+                                                        "Training time (s)"),
+                        horizontal_spacing=0.08)
+    for family in dict.fromkeys(r["family"] for r in rows):
+        mine = [r for r in rows if r["family"] == family]
+        runs = [r["run"] for r in mine]
+        for col, key, fmt in ((1, "params", "{:,}"), (2, "test_accuracy", "{:.3f}"),
+                              (3, "train_seconds", "{:.1f}")):
+            values = [r[key] for r in mine]
+            fig.add_trace(go.Bar(x=runs, y=values, name=family.upper(), legendgroup=family,
+                                 showlegend=col == 1, marker_color=FAMILY_COLORS.get(family),
+                                 text=[fmt.format(v) for v in values], textposition="outside"),
+                          row=1, col=col)
+    fig.update_layout(barmode="group", height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig

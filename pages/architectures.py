@@ -1,0 +1,115 @@
+"""Lesson: choosing an architecture. Which network suits which kind of data, applied to any
+dataset of the app, and a live race of an MLP against a CNN on the same digits (parameters,
+accuracy, seconds), with a pixel-shuffle switch that shows where the CNN's advantage comes from.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnplay import archcompare
+from nnplay.explain.jobs import BackgroundJob
+from nnplay.models import build_model, summary
+from nnplay.plots import cnn as plots
+from nnplay.ui import cache, widgets
+from nnplay.ui import workspace as ws
+from nnplay.ui.jobs import job_error, job_panel, start_job
+from nnplay.ui.state import user_errors
+from nnplay.workspace import input_kind
+
+JOB, RACES = "arch_job", "arch_races"
+HIDDEN = {"64": [64], "128": [128], "256, 128": [256, 128]}
+CHANNELS = {"8, 16": [8, 16], "16, 32": [16, 32], "32, 64": [32, 64]}
+
+
+def guide_section() -> None:
+    st.dataframe(archcompare.guide_table(), hide_index=True, key="arch_guide")
+    ds = widgets.dataset_picker("arch_fit", kinds=("toy", "real", "sequence"), allow_upload=False,
+                                default="digits")
+    if ds is None:
+        return
+    families = archcompare.suggest_families(ds)
+    st.markdown(f"**{ds.name}**: examples shaped {ds.input_shape} ({input_kind(ds)} data, "
+                f"{ds.task}). Start with **{families[0]}**"
+                + (f"; also worth a try: {', '.join(families[1:])}." if families[1:] else "."))
+
+
+def race_settings() -> tuple:
+    c1, c2, c3, c4 = st.columns(4)
+    name = c1.selectbox("Dataset", ("digits", "mnist5k"), key="arch_dataset")
+    hidden = HIDDEN[c2.selectbox("MLP hidden layers", list(HIDDEN), index=1, key="arch_hidden")]
+    channels = CHANNELS[c3.selectbox("CNN channels", list(CHANNELS), key="arch_channels")]
+    epochs = int(c4.number_input("Epochs (each)", 1, 100, 15, key="arch_epochs"))
+    c1, c2 = st.columns(2)
+    shuffled = c1.checkbox("Shuffle the pixels (same shuffle for every image)", key="arch_shuffle",
+                           help="Neighbouring pixels are no longer neighbours. An MLP never used "
+                                "that; a CNN's kernels depend on it.")
+    seed = int(c2.number_input("Seed", 0, 10_000, 0, key="arch_seed"))
+    race = archcompare.ArchRace(mlp_hidden=hidden, cnn_channels=channels, epochs=epochs,
+                                shuffle_pixels=shuffled, seed=seed)
+    return race, cache.load_dataset(name)
+
+
+def start_race(race: archcompare.ArchRace, ds) -> None:
+    start_job(JOB, BackgroundJob(race.fit, ds, label="race"), race=race)
+
+
+def finish_race(job: dict) -> None:
+    """Once: keep the race's numbers for the comparison and add both models to the session."""
+    worker = job["worker"]
+    if worker.status != "completed":
+        return
+    race = worker.result
+    races = st.session_state.setdefault(RACES, [])
+    label = f"race {len(races) // 2 + 1}: {race.dataset_.name}, {race.epochs} epochs"
+    for family, row in race.results_.iterrows():
+        trainer = race.trainers_[family]
+        ws.register(f"{family} race on {race.dataset_.name}", trainer.model, race.dataset_,
+                    {**trainer.config.to_dict(), "model_spec": race.specs_[family]},
+                    trainer.history_copy(), source="architectures", family=family,
+                    metrics={"accuracy": row["test_accuracy"]})
+        races.append(
+            {"run": label, "family": family, "params": int(row["params"]),
+             "test_accuracy": float(row["test_accuracy"]),
+             "train_seconds": float(row["train_seconds"])})
+
+
+def race_section() -> None:
+    st.markdown("Both networks see the same images, train with the same optimizer, learning "
+                "rate, batches and epochs, one after the other on this machine.")
+    job = st.session_state.get(JOB) or {}
+    with user_errors("These settings"):
+        race, ds = race_settings()
+        specs = race.model_specs()
+        left, right = st.columns(2)
+        for col, family in ((left, "mlp"), (right, "cnn")):
+            table = summary(build_model(specs[family], ds), ds.input_shape)
+            col.markdown(f"**{family.upper()}**: {table.attrs['total_params']:,} parameters, "
+                         f"{table.attrs['total_macs']:,} multiply-accumulates per image")
+            col.dataframe(table, hide_index=True, key=f"arch_summary_{family}")
+        running = "worker" in job and not job["worker"].finished
+        st.button("Race them", type="primary", key="arch_race", on_click=start_race,
+                  args=(race, ds), disabled=running)
+    done = job_panel(JOB, finish_race, what="Race")
+    if done is not None and job_error(done):
+        st.error(f"The race failed: {job_error(done)}")
+    if done is not None and done["worker"].status == "completed":
+        results = done["worker"].result.results_
+        cols = st.columns(len(results))
+        for col, (family, row) in zip(cols, results.iterrows(), strict=True):
+            col.metric(f"{family.upper()} test accuracy", f"{row['test_accuracy']:.3f}")
+            col.caption(f"{row['params']:,} parameters, {row['train_seconds']:.1f} s for "
+                        f"{row['epochs']} epochs")
+    races = st.session_state.get(RACES, [])
+    if races:
+        st.plotly_chart(plots.arch_race_figure(races), key="arch_race_fig")
+        st.caption("Every race of this session. Try the same race with shuffled pixels: the MLP "
+                   "hardly notices, the CNN loses the neighbourhoods its kernels rely on.")
+
+
+st.title("Choosing an architecture")
+widgets.device_badge()
+st.subheader("Which network for which data")
+guide_section()
+st.subheader("See it: MLP against CNN on the same digits")
+race_section()

@@ -1,0 +1,191 @@
+"""Lesson: convolutional networks. A kernel slides over a small image with the arithmetic of each
+position shown, the output-size formula checks kernel, stride and padding, pooling shrinks a map;
+then a CNN trains on handwritten digits and shows its learned filters and feature maps.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnplay import convolution as conv
+from nnplay.models import build_model, summary
+from nnplay.plots import cnn as plots
+from nnplay.plots.training import training_curves_figure
+from nnplay.train import TrainConfig, Trainer, evaluate, predict
+from nnplay.train.background import BackgroundTrainer
+from nnplay.ui import cache, widgets
+from nnplay.ui import workspace as ws
+from nnplay.ui.jobs import job_error, job_panel, start_job
+from nnplay.ui.state import user_errors
+
+JOB = "cnn_job"
+DATASETS = ("digits", "mnist5k")
+CHANNELS = {"8, 16": [8, 16], "16, 32": [16, 32], "32, 64": [32, 64], "8": [8], "8, 16, 32": [8, 16, 32]}
+LEARNING_RATES = (3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
+
+
+def clamped_slider(label: str, n: int, key: str) -> int:
+    """A 1..n position slider that keeps its value in range when n shrinks; returns 0-based."""
+    if st.session_state.get(key, 1) > n:
+        st.session_state[key] = n
+    if n == 1:
+        st.caption(f"{label}: 1 of 1")
+        return 0
+    return st.slider(label, 1, n, 1, key=key) - 1
+
+
+def convolution_explainer() -> None:
+    c1, c2, c3 = st.columns(3)
+    image_name = c1.selectbox("Image", conv.SAMPLE_IMAGES, key="cnn_image")
+    size = c2.slider("Image size n", 4, 10, 7, key="cnn_size")
+    kernel_name = c3.selectbox("Kernel", conv.KERNELS, key="cnn_kernel")
+    c1, c2, c3 = st.columns(3)
+    k = c1.slider("Kernel size k", 1, 7, 3, key="cnn_k")
+    s = c2.slider("Stride s", 1, 4, 1, key="cnn_stride")
+    p = c3.slider("Padding p", 0, 4, 0, key="cnn_padding")
+    fit = conv.conv_fit(size, k, s, p)
+    st.latex(conv.CONV_OUTPUT_SIZE_LATEX)
+    st.latex(fit.formula())
+    if not fit.fits:
+        st.error(fit.message)
+        return
+    if fit.message:
+        st.warning(fit.message)
+    image, kernel = conv.sample_image(image_name, size), conv.make_kernel(kernel_name, k)
+    index = clamped_slider("Kernel position", fit.output**2, "cnn_position")
+    step = conv.conv_step(image, kernel, s, p, index)
+    st.plotly_chart(plots.conv_step_figure(step, p), key="cnn_step_fig")
+    st.markdown("At this position the kernel and the window under it are multiplied element by "
+                "element and summed (pairs with a zero are left out):")
+    st.latex(conv.step_arithmetic(step))
+
+
+def pooling_demo() -> None:
+    c1, c2, c3 = st.columns(3)
+    kind = c1.radio("Pooling", conv.POOL_KINDS, horizontal=True, key="cnn_pool_kind")
+    size = c2.slider("Window (and stride)", 2, 3, 2, key="cnn_pool_size")
+    image = conv.sample_image(c3.selectbox("Image", conv.SAMPLE_IMAGES, index=2,
+                                           key="cnn_pool_image"), 8)
+    pooled = conv.pool2d(image, size, kind)
+    step = conv.pool_step(image, size, kind, clamped_slider("Window", pooled.size, "cnn_pool_pos"))
+    st.plotly_chart(plots.pooling_figure(image, step, size, kind), key="cnn_pool_fig")
+    keep = "the largest" if kind == "max" else "the mean"
+    st.markdown(f"This window holds {step['window'].size} values and keeps {keep}: "
+                f"**{step['value']:.3g}**. The map shrinks from {image.shape[0]}x{image.shape[1]} "
+                f"to {pooled.shape[0]}x{pooled.shape[1]} ({image.size / pooled.size:.0f}x fewer "
+                "numbers) and a small shift of the input barely changes it.")
+
+
+def settings_panel():
+    """(dataset, spec, config) from the widgets."""
+    c1, c2, c3, c4 = st.columns(4)
+    ds = cache.load_dataset(c1.selectbox("Dataset", DATASETS, key="cnn_dataset"))
+    channels = CHANNELS[c2.selectbox("Channels per conv block", list(CHANNELS), key="cnn_channels")]
+    kernel = c3.selectbox("Kernel size", (3, 5), key="cnn_train_k")
+    epochs = int(c4.number_input("Epochs", 1, 100, 10, key="cnn_epochs"))
+    c1, c2, c3, c4 = st.columns(4)
+    lr = c1.select_slider("Learning rate", LEARNING_RATES, value=2e-3, key="cnn_lr")
+    batch_norm = c2.checkbox("Batch norm", key="cnn_bn")
+    dropout = c3.slider("Dropout", 0.0, 0.5, 0.0, step=0.05, key="cnn_dropout")
+    seed = int(c4.number_input("Seed", 0, 10_000, 0, key="cnn_seed"))
+    spec = {"family": "cnn", "params": {"channels": channels, "kernel_size": kernel,
+                                        "padding": kernel // 2, "batch_norm": batch_norm,
+                                        "dropout": dropout}}
+    config = TrainConfig(optimizer="adam", lr=lr, batch_size=64, epochs=epochs,
+                         schedule="cosine", seed=seed)
+    return ds, spec, config
+
+
+def start_training(ds, spec, config) -> None:
+    try:
+        trainer = Trainer(build_model(spec, ds), ds, config)
+    except ValueError as err:
+        st.session_state[JOB] = {"error": str(err)}
+        return
+    start_job(JOB, BackgroundTrainer(trainer), spec=spec)
+
+
+def finish(job: dict) -> None:
+    """Once: measure the model on the test split and add it to the session's models."""
+    trainer = job["worker"].trainer
+    job["metrics"] = evaluate(trainer.model, trainer.dataset)
+    entry = ws.register(f"cnn on {trainer.dataset.name}", trainer.model, trainer.dataset,
+                        {**trainer.config.to_dict(), "model_spec": job["spec"]},
+                        trainer.history_copy(), source="cnn", family="cnn",
+                        metrics={"accuracy": job["metrics"]["accuracy"]})
+    job["name"] = entry.name
+
+
+def inspect_model(model, ds, history=None) -> None:
+    """Learned filters, and the feature maps of one test image at every layer."""
+    if history:
+        st.plotly_chart(training_curves_figure(history, "classification"), key="cnn_curves")
+    st.subheader("Learned filters of the first conv layer")
+    st.plotly_chart(plots.filters_figure(conv.learned_filters(model)), key="cnn_filters_fig")
+    st.subheader("Feature maps of one test image")
+    index = st.slider("Test image", 0, ds.n_test - 1, 0, key="cnn_image_index")
+    image = ds.X_test[index]
+    guess = int(predict(model, image[None])[0])
+    left, right = st.columns([1, 3])
+    left.plotly_chart(plots.image_figure(image, f"label {ds.y_test[index]}, predicted {guess}"),
+                      key="cnn_input_fig")
+    right.caption("Each row is a layer (conv, then its activation, then pooling); each square a "
+                  "channel. Pooling halves the size; later layers respond to larger patterns.")
+    right.plotly_chart(plots.feature_maps_figure(conv.layer_feature_maps(model, image)),
+                       key="cnn_maps_fig")
+
+
+def training_section() -> None:
+    source = st.radio("Model", ["Train a new CNN", "A CNN from this session"], horizontal=True,
+                      key="cnn_source")
+    if source == "A CNN from this session":
+        picked = ws.model_picker("cnn_pick", kind="image")
+        if picked is not None and picked.family != "cnn":
+            st.info(f"{picked.name} is a {picked.family}, not a CNN: it has no filters to show.")
+        elif picked is not None:
+            st.dataframe(summary(picked.model, picked.dataset.input_shape), key="cnn_summary_pick")
+            inspect_model(picked.model, picked.dataset, picked.history)
+        return
+    with user_errors("These settings"):
+        ds, spec, config = settings_panel()
+        st.caption(f"{ds.n_train} training and {ds.n_test} test images of "
+                   f"{ds.input_shape[1]}x{ds.input_shape[2]} pixels.")
+        table = summary(build_model(spec, ds), ds.input_shape)
+        st.dataframe(table, key="cnn_summary")
+        st.caption(f"{table.attrs['total_params']:,} parameters, "
+                   f"{table.attrs['total_macs']:,} multiply-accumulates per image.")
+        running = JOB in st.session_state and "worker" in st.session_state[JOB] and \
+            st.session_state[JOB]["worker"].running
+        st.button("Train", type="primary", key="cnn_train", on_click=start_training,
+                  args=(ds, spec, config), disabled=running)
+    job = st.session_state.get(JOB) or {}
+    if "error" in job:
+        st.error(f"Training could not start: {job['error']}")
+    done = job_panel(JOB, finish)
+    if done is None:
+        return
+    if job_error(done):
+        st.error(f"Training failed: {job_error(done)}")
+        return
+    trainer = done["worker"].trainer
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Test accuracy", f"{done['metrics']['accuracy']:.3f}")
+    c2.metric("Training time (s)", f"{trainer.train_seconds:.1f}")
+    c3.metric("Epochs", f"{trainer.epoch}")
+    st.caption(f"Added to this session's models as **{done['name']}** ({trainer.status}).")
+    inspect_model(trainer.model, trainer.dataset, trainer.history_copy())
+
+
+st.title("Convolutional networks")
+widgets.device_badge()
+explain_tab, pool_tab, train_tab = st.tabs(["Convolution step by step", "Pooling",
+                                            "Train a CNN on digits"])
+with explain_tab:
+    st.markdown("A convolution slides a small kernel of weights over the image. At each position "
+                "it multiplies the kernel with the pixels under it and adds them up: one output "
+                "number. The same weights are used everywhere, so a pattern is found wherever it is.")
+    convolution_explainer()
+with pool_tab:
+    pooling_demo()
+with train_tab:
+    training_section()

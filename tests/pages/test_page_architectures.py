@@ -1,0 +1,61 @@
+"""Headless tests of pages/architectures.py: the guide's suggestion for a dataset, and a short
+MLP-vs-CNN race whose shown numbers are the race's, with both models registered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "architectures.py")
+
+
+def finish(at: AppTest) -> AppTest:
+    """Wait for the background job, then run the page once more to draw its result."""
+    at.session_state["arch_job"]["worker"].join(120)
+    at.run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture
+def page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    return at
+
+
+def suggestion(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if "Start with" in m.value)
+
+
+def test_guide_suggests_an_architecture_for_the_chosen_data(page):
+    assert "Start with **cnn**" in suggestion(page)
+    page.selectbox(key="arch_fit_dataset").set_value("breast_cancer").run()
+    assert "Start with **mlp**" in suggestion(page)
+    page.selectbox(key="arch_fit_dataset").set_value("sort_sequence").run()
+    assert "Start with **transformer**" in suggestion(page)
+
+
+def test_race_shows_both_models_numbers_and_registers_them(page):
+    page.number_input(key="arch_epochs").set_value(2).run()
+    page.button(key="arch_race").click().run()
+    finish(page)
+    assert not page.exception
+    race = page.session_state["arch_job"]["worker"].result
+    shown = {m.label: m.value for m in page.metric}
+    for family in ("mlp", "cnn"):
+        row = race.results_.loc[family]
+        assert shown[f"{family.upper()} test accuracy"] == f"{row['test_accuracy']:.3f}"
+        assert any(f"{row['params']:,} parameters" in c.value for c in page.caption)
+        assert row["test_accuracy"] > 0.3  # chance is 0.1
+    names = {m.name for m in page.session_state["nnplay_workspace"].list()}
+    assert {"mlp race on digits", "cnn race on digits"} <= names
+    assert len(page.session_state["arch_races"]) == 2
+    page.checkbox(key="arch_shuffle").check().run()
+    page.button(key="arch_race").click().run()
+    finish(page)
+    assert not page.exception
+    runs = {r["run"] for r in page.session_state["arch_races"]}
+    assert len(runs) == 2 and any("shuffled" in r for r in runs)

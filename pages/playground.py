@@ -260,16 +260,19 @@ for problem in st.session_state.pg_url_problems:
     st.warning(f"A setting in the link was ignored: {problem}")
 with st.sidebar:
     data_values = data_controls()
+live_area = st.container()   # filled below, once the settings are read: the view comes first
 with st.expander("Features, network and training", expanded=True):
     feature_controls()
     network_controls()
     training_values = training_controls()
-settings = current_settings(data_values | training_values)
+with st.sidebar:
+    settings = current_settings(data_values | training_values)
 if settings is not None:
     session = current_session(settings)
-    run_buttons(session)
-    playing = st.session_state.pg_playing
-    st.fragment(run_every=REFRESH_S if playing else None)(live_view)(session)
+    with live_area:
+        run_buttons(session)
+        playing = st.session_state.pg_playing
+        st.fragment(run_every=REFRESH_S if playing else None)(live_view)(session)
     extras(settings)
     url = pg.to_query_params(settings, st.session_state.pg_hide)
     if st.query_params.to_dict() != url:

@@ -14,11 +14,12 @@ import streamlit as st
 from nnplay import codegen
 from nnplay import playground as pg
 from nnplay.plots import playground as plots
+from nnplay.plots import raster
 from nnplay.train import evaluate, lr_schedule_preview
 from nnplay.ui import cache
 from nnplay.ui import workspace as ui_workspace
 
-REFRESH_S = 0.1       # the live view redraws this often while playing
+REFRESH_S = 0.05      # the live view redraws this often while playing
 NON_WIDGETS = ("data_seed", "hidden", "seed", "features")   # kept in session state, not widgets
 LABELS = {"lr": "Learning rate", "reg_rate": "Regularisation rate", "train_pct": "Training data (%)",
           "noise": "Noise (%)", "batch_size": "Batch size", "early_stopping":
@@ -222,15 +223,33 @@ def live_view(session: pg.PlaygroundSession) -> None:
     grid = pg.output_grid(session.model, s.features, xlim, ylim, s.problem)
     left, right = st.columns([3, 2])
     test = (raw.X_test, raw.y_test) if s.show_test else (None, None)
-    left.plotly_chart(plots.output_heatmap_figure(
-        grid.xs, grid.ys, grid.output, s.problem, raw.X_train, raw.y_train, *test,
-        n_classes=session.dataset.n_outputs, discretize=s.discretize), key="pg_output_fig")
-    sizes = [len(s.features), *s.hidden, session.dataset.n_outputs]
+    n_out = session.dataset.n_outputs
+    # While playing, the maps are images (cheap for the browser to redraw several times a
+    # second); paused, they are interactive figures with hover values.
+    live = st.session_state.pg_playing
+    if live:
+        left.image(raster.output_image(grid.xs, grid.ys, grid.output, s.problem, raw.X_train,
+                                       raw.y_train, *test, n_classes=n_out, discretize=s.discretize),
+                   width=360, caption="Output over the input plane (pause to hover for values)")
+    else:
+        left.plotly_chart(plots.output_heatmap_figure(
+            grid.xs, grid.ys, grid.output, s.problem, raw.X_train, raw.y_train, *test,
+            n_classes=n_out, discretize=s.discretize), key="pg_output_fig")
+    sizes = [len(s.features), *s.hidden, n_out]
     outputs = raw.class_names or ["output"]
-    right.plotly_chart(plots.network_figure(sizes, pg.network_weights(session.model),
-                                            session.dataset.feature_names, outputs),
-                       key="pg_network_fig")
-    if s.hidden:
+    weights = pg.network_weights(session.model)
+    if live:
+        net = raster.network_image(sizes, weights)
+        right.image(net, width=int(net.shape[1]), caption="The network: inputs left, outputs "
+                    "right; edge width |w|, blue w > 0, orange w < 0")
+    else:
+        right.plotly_chart(plots.network_figure(sizes, weights, session.dataset.feature_names,
+                                                outputs), key="pg_network_fig")
+    if s.hidden and live:
+        maps = raster.neuron_maps_image(grid.neurons)
+        right.image(maps, width=int(maps.shape[1]),
+                    caption="Hidden neurons over the input plane, a column per layer")
+    elif s.hidden:
         right.plotly_chart(plots.neuron_maps_figure(grid.neurons, s.hidden), key="pg_neurons_fig")
     snaps = [(snap.label, snap.history) for snap in st.session_state.pg_snapshots]
     st.plotly_chart(plots.loss_curves_figure(history, snaps, pg.best_epoch(history)),

@@ -12,7 +12,7 @@ from nnplay.plots import evaluate as plots
 from nnplay.train import TrainConfig, evaluate, predict, predict_proba
 from nnplay.ui.state import user_errors
 from nnplay.ui.widgets import dataset_picker
-from nnplay.ui.workspace import model_picker, register, workspace
+from nnplay.ui.workspace import pick_or_train, register
 
 SPOT_MODEL = "ev_spot_model"
 BASELINE_JOB = "ev_baseline_job"
@@ -32,17 +32,6 @@ def train_on_the_spot() -> None:
                          {**trainer.config.to_dict(), **spec}, trainer.history_copy(),
                          source="evaluate", family="mlp", metrics=evaluate(trainer.model, ds))
         st.session_state[SPOT_MODEL] = entry.name
-
-
-def choose_model():
-    """A model from the session's workspace, or one trained here; None until there is one."""
-    source = st.radio("Model", ["From this session", "Train one on the spot"], horizontal=True,
-                      key="ev_source")
-    if source == "From this session":
-        return model_picker("ev_model")
-    train_on_the_spot()
-    name = st.session_state.get(SPOT_MODEL)
-    return workspace().get(name) if name in workspace() else None
 
 
 def show_metrics(values: dict, labels: dict) -> None:
@@ -188,7 +177,7 @@ def baselines_section(entry) -> None:
 st.title("Evaluation")
 st.markdown("A number means little without the right metric and something to compare it with. "
             "Everything below is computed with `sklearn.metrics` on the model's test split.")
-entry = choose_model()
+entry = pick_or_train("ev", train_on_the_spot, SPOT_MODEL)
 if entry is None:
     st.stop()
 st.caption(f"Evaluating **{entry.label()}**.")

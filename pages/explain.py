@@ -12,7 +12,7 @@ from nnplay.plots import explain as plots
 from nnplay.train import evaluate, predict_proba
 from nnplay.ui.state import user_errors
 from nnplay.ui.widgets import dataset_picker
-from nnplay.ui.workspace import model_picker, register, workspace
+from nnplay.ui.workspace import pick_or_train, register
 
 SPOT_MODEL = "ex_spot_model"
 ROW_CACHE = "ex_row_cache"
@@ -40,16 +40,6 @@ def train_on_the_spot() -> None:
                          source="explain", family=spec["family"],
                          metrics=evaluate(trainer.model, ds))
         st.session_state[SPOT_MODEL] = entry.name
-
-
-def choose_model():
-    source = st.radio("Model", ["From this session", "Train one on the spot"], horizontal=True,
-                      key="ex_source")
-    if source == "From this session":
-        return model_picker("ex_model")
-    train_on_the_spot()
-    name = st.session_state.get(SPOT_MODEL)
-    return workspace().get(name) if name in workspace() else None
 
 
 def cached(store: str, key: tuple, compute):
@@ -189,7 +179,7 @@ st.title("Explainability")
 st.markdown("Which inputs drove this prediction? SHAP and LIME treat the network as a black box; "
             "gradient methods (via captum) look inside. Each shows what it cost and a check "
             "you can verify in numbers.")
-entry = choose_model()
+entry = pick_or_train("ex", train_on_the_spot, SPOT_MODEL)
 if entry is None:
     st.stop()
 st.caption(f"Explaining **{entry.label()}**.")

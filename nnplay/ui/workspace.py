@@ -36,3 +36,16 @@ def model_picker(key: str, task: str | None = None, kind: str | None = None,
     labels = {m.name: m.label() for m in models}
     choice = st.selectbox(label, names, key=key, format_func=labels.get)
     return workspace().get(choice)
+
+
+def pick_or_train(key: str, train_here, spot_key: str, task: str | None = None,
+                  kind: str | None = None) -> WorkspaceModel | None:
+    """'From this session' (the model picker) or 'Train one on the spot' (``train_here()`` draws
+    its settings and stores the new model's name in st.session_state[spot_key])."""
+    source = st.radio("Model", ["From this session", "Train one on the spot"], horizontal=True,
+                      key=f"{key}_source")
+    if source == "From this session":
+        return model_picker(f"{key}_model", task=task, kind=kind)
+    train_here()
+    name = st.session_state.get(spot_key)
+    return workspace().get(name) if name in workspace() else None

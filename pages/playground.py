@@ -29,6 +29,8 @@ from nnplay.ui.playground_controls import (
 )
 
 REFRESH_S = 0.05      # the live view redraws this often while playing
+
+
 def current_session(settings: pg.PlaygroundSettings) -> pg.PlaygroundSession:
     """The live session; a new one (epoch 0, fresh weights) when a model setting changed."""
     session = st.session_state.get("pg_session")

@@ -10,8 +10,8 @@ def _quote(text: str) -> str:
 
 
 def learning_path_dot(lessons: list[Lesson]) -> str:
-    """Sections left to right, each a box of its lessons, arrows along the path."""
-    lines = ["digraph path {", "  rankdir=LR; nodesep=0.15; ranksep=0.35;",
+    """Sections top to bottom, each a box of its lessons in a row, arrows along the path."""
+    lines = ["digraph path {", "  rankdir=TB; nodesep=0.25; ranksep=0.3;",
              '  node [shape=box, style="rounded,filled", fillcolor="#eef4ff", color="#4c78a8", '
              'fontname="Helvetica", fontsize=11];', '  edge [color="#9aa8bb"];']
     previous = None
@@ -21,8 +21,8 @@ def learning_path_dot(lessons: list[Lesson]) -> str:
             continue
         lines.append(f"  subgraph cluster_{i} {{ label={_quote(section)}; fontname=Helvetica; "
                      'fontsize=12; color="#c8d3e0"; style=rounded;')
-        for lesson in members:
-            lines.append(f"    {_quote(lesson.title)};")
+        row = "; ".join(_quote(lesson.title) for lesson in members)
+        lines.append(f"    {{ rank=same; {row}; }}")
         lines.append("  }")
         for lesson in members:
             if previous is not None:

@@ -36,3 +36,14 @@ def test_home_page_does_not_import_heavy_libraries():
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "HEAVY []" in out.stdout
+
+
+def test_learning_path_diagram_lists_every_lesson_in_order():
+    from nnplay.plots.path import learning_path_dot
+
+    lessons = available_lessons()
+    dot = learning_path_dot(lessons)
+    positions = [dot.index(f'"{lesson.title}"') for lesson in lessons]
+    assert positions == sorted(positions) and dot.count("subgraph cluster_") == len(
+        {lesson.section for lesson in lessons})
+    assert dot.count("->") == len(lessons) - 1

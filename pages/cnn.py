@@ -11,11 +11,10 @@ from nnplay import convolution as conv
 from nnplay.models import build_model, summary
 from nnplay.plots import cnn as plots
 from nnplay.plots.training import training_curves_figure
-from nnplay.train import TrainConfig, Trainer, evaluate, predict
-from nnplay.train.background import BackgroundTrainer
+from nnplay.train import TrainConfig, evaluate, predict
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
-from nnplay.ui.jobs import job_error, job_panel, start_job
+from nnplay.ui.jobs import job_error, job_panel, start_training_job
 from nnplay.ui.state import user_errors
 
 JOB = "cnn_job"
@@ -96,15 +95,6 @@ def settings_panel():
     return ds, spec, config
 
 
-def start_training(ds, spec, config) -> None:
-    try:
-        trainer = Trainer(build_model(spec, ds), ds, config)
-    except ValueError as err:
-        st.session_state[JOB] = {"error": str(err)}
-        return
-    start_job(JOB, BackgroundTrainer(trainer), spec=spec)
-
-
 def finish(job: dict) -> None:
     """Once: measure the model on the test split and add it to the session's models."""
     trainer = job["worker"].trainer
@@ -156,8 +146,8 @@ def training_section() -> None:
                    f"{table.attrs['total_macs']:,} multiply-accumulates per image.")
         running = JOB in st.session_state and "worker" in st.session_state[JOB] and \
             st.session_state[JOB]["worker"].running
-        st.button("Train", type="primary", key="cnn_train", on_click=start_training,
-                  args=(ds, spec, config), disabled=running)
+        st.button("Train", type="primary", key="cnn_train", on_click=start_training_job,
+                  args=(JOB, ds, spec, config), disabled=running)
     job = st.session_state.get(JOB) or {}
     if "error" in job:
         st.error(f"Training could not start: {job['error']}")

@@ -12,11 +12,10 @@ from nnplay.explain.jobs import BackgroundJob
 from nnplay.models import build_model, summary
 from nnplay.plots import sequences as plots
 from nnplay.plots.training import training_curves_figure
-from nnplay.train import TrainConfig, Trainer, evaluate
-from nnplay.train.background import BackgroundTrainer
+from nnplay.train import TrainConfig, evaluate
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
-from nnplay.ui.jobs import job_error, job_panel, settle_job, start_job
+from nnplay.ui.jobs import job_error, job_panel, settle_job, start_job, start_training_job
 from nnplay.ui.state import user_errors
 
 FORECAST_JOB, MEMORY_JOB, MEMORY_RESULTS = "seq_job", "seq_memory_job", "seq_memory_results"
@@ -38,15 +37,6 @@ def forecast_settings():
     spec = {"family": cell, "params": {"hidden_size": hidden}}
     config = TrainConfig(lr=0.005, batch_size=64, epochs=epochs, grad_clip=1.0, seed=seed)
     return ds, spec, config
-
-
-def start_forecast(ds, spec, config) -> None:
-    try:
-        trainer = Trainer(build_model(spec, ds), ds, config)
-    except ValueError as err:
-        st.session_state[FORECAST_JOB] = {"error": str(err)}
-        return
-    start_job(FORECAST_JOB, BackgroundTrainer(trainer), spec=spec)
 
 
 def finish_forecast(job: dict) -> None:
@@ -95,8 +85,8 @@ def forecasting_section() -> None:
         ds, spec, config = forecast_settings()
         st.dataframe(summary(build_model(spec, ds), ds.input_shape), key="seq_summary")
         running = "worker" in job and job["worker"].running
-        st.button("Train", type="primary", key="seq_train", on_click=start_forecast,
-                  args=(ds, spec, config), disabled=running)
+        st.button("Train", type="primary", key="seq_train", on_click=start_training_job,
+                  args=(FORECAST_JOB, ds, spec, config), disabled=running)
     if "error" in job:
         st.error(f"Training could not start: {job['error']}")
     done = job_panel(FORECAST_JOB, finish_forecast)

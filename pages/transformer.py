@@ -11,11 +11,10 @@ from nnplay import transformerlab as tl
 from nnplay.models import build_model
 from nnplay.plots import transformer as plots
 from nnplay.plots.training import training_curves_figure
-from nnplay.train import TrainConfig, Trainer, predict
-from nnplay.train.background import BackgroundTrainer
+from nnplay.train import TrainConfig, predict
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
-from nnplay.ui.jobs import job_error, job_panel, start_job
+from nnplay.ui.jobs import job_error, job_panel, start_training_job
 from nnplay.ui.state import user_errors
 
 JOB = "tf_job"
@@ -85,15 +84,6 @@ def encoder_settings():
     return ds, spec, TrainConfig(lr=0.003, batch_size=64, epochs=epochs, seed=0)
 
 
-def start_training(ds, spec, config) -> None:
-    try:
-        trainer = Trainer(build_model(spec, ds), ds, config)
-    except ValueError as err:
-        st.session_state[JOB] = {"error": str(err)}
-        return
-    start_job(JOB, BackgroundTrainer(trainer), spec=spec)
-
-
 def finish(job: dict) -> None:
     trainer, spec = job["worker"].trainer, job["spec"]
     job["metrics"] = tl.sequence_accuracy(trainer.model, trainer.dataset)
@@ -144,8 +134,8 @@ def encoder_section() -> None:
         st.dataframe(tl.encoder_summary(build_model(spec, ds), ds.input_shape[0]),
                      key="tf_summary")
         running = "worker" in job and job["worker"].running
-        st.button("Train", type="primary", key="tf_train", on_click=start_training,
-                  args=(ds, spec, config), disabled=running)
+        st.button("Train", type="primary", key="tf_train", on_click=start_training_job,
+                  args=(JOB, ds, spec, config), disabled=running)
     if "error" in job:
         st.error(f"Training could not start: {job['error']}")
     done = job_panel(JOB, finish)

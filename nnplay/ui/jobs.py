@@ -26,6 +26,20 @@ def start_job(key: str, worker: BackgroundTrainer | BackgroundJob, **notes) -> d
     return job
 
 
+def start_training_job(key: str, dataset, spec: dict, config) -> None:
+    """Build the model ``spec`` describes for ``dataset`` and train it in the background under
+    ``key`` (a button's on_click); an impossible setting is kept as the job's error message."""
+    from nnplay.models import build_model
+    from nnplay.train import Trainer
+
+    try:
+        trainer = Trainer(build_model(spec, dataset), dataset, config)
+    except ValueError as err:
+        st.session_state[key] = {"error": str(err)}
+        return
+    start_job(key, BackgroundTrainer(trainer), spec=spec)
+
+
 def stop_job(key: str) -> None:
     """Ask the job under ``key`` to stop; what was learned so far is kept."""
     job = st.session_state.get(key)

@@ -76,7 +76,9 @@ class Trainer:
         self.model, self.dataset = model, dataset
         self.device = resolve_device(cfg.device)
         self.task = dataset.task
-        torch.manual_seed(cfg.seed)  # dropout masks
+        # This trainer's own random stream for dropout masks (CPU generator state): run() swaps it
+        # in and out, so chunks of two trainers interleaved on one thread stay reproducible.
+        self._rng_state = torch.Generator().manual_seed(cfg.seed).get_state()
         self._gen = torch.Generator().manual_seed(cfg.seed)  # shuffling
         self.model.to(self.device)
         X, y = dataset.X_train, dataset.y_train
@@ -142,10 +144,15 @@ class Trainer:
                 cb.on_fit_start(self)
         self.status = "running"
         try:
-            for _ in range(epochs):
-                if self._stop_flag.is_set():
-                    raise StopTraining("stopped", "stopped by the user")
-                self._run_epoch()
+            with torch.random.fork_rng(devices=[]):
+                torch.set_rng_state(self._rng_state)
+                try:
+                    for _ in range(epochs):
+                        if self._stop_flag.is_set():
+                            raise StopTraining("stopped", "stopped by the user")
+                        self._run_epoch()
+                finally:
+                    self._rng_state = torch.get_rng_state()
         except StopTraining as stop:
             self.status, self.stop_reason = stop.status, stop.reason
         else:

@@ -155,3 +155,18 @@ def test_grad_clip_bounds_every_step(moons):
     assert t.epoch == 3 and max(seen) <= 0.01 + 1e-6
     with pytest.raises(ValueError, match="grad_clip"):
         TrainConfig(grad_clip=0.0)
+
+
+def test_interleaved_trainers_keep_their_own_dropout_stream(moons):
+    cfg = TrainConfig(lr=0.02, epochs=12, batch_size=16, seed=5)
+    alone = Trainer(make_net(moons, seed=5, dropout=0.3), moons, cfg).fit()
+    a = Trainer(make_net(moons, seed=5, dropout=0.3), moons, cfg)
+    b = Trainer(make_net(moons, seed=6, dropout=0.3), moons, cfg.replace(seed=6))
+    for _ in range(4):
+        a.run(3)
+        b.run(3)
+    assert [r["loss"] for r in a.history] == [r["loss"] for r in alone.history]
+    net = make_net(moons, dropout=0.3)
+    state = torch.get_rng_state()
+    Trainer(net, moons, cfg).run(2)
+    assert torch.equal(state, torch.get_rng_state())   # the global generator is left alone

@@ -148,20 +148,10 @@ class RunStore:
         row = (created, str(rec.get("source", "")), str(rec.get("name", "")), status,
                str(dataset.get("name", "")), str(rec.get("device", "")),
                rec.get("duration_s"), json.dumps(rec, allow_nan=False, sort_keys=True))
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            cur = conn.execute("INSERT INTO runs (created, source, name, status, dataset, device, "
-                               "duration_s, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-            run_id = int(cur.lastrowid)
-            conn.execute("COMMIT")
-            return run_id
-        except sqlite3.Error as err:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise self._fail(err) from None
-        finally:
-            conn.close()
+        rows = self._execute("INSERT INTO runs (created, source, name, status, dataset, device, "
+                             "duration_s, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                             row, write=True)
+        return int(rows[0][0])
 
     def get(self, run_id: int) -> dict:
         """The full record of run ``run_id`` (with its id); ValueError when there is none."""

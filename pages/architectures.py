@@ -13,7 +13,7 @@ from nnplay.models import build_model, summary
 from nnplay.plots import cnn as plots
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
-from nnplay.ui.jobs import job_error, job_panel, start_job
+from nnplay.ui.jobs import job_panel, job_running, start_job
 from nnplay.ui.state import user_errors
 from nnplay.workspace import input_kind
 
@@ -77,7 +77,6 @@ def finish_race(job: dict) -> None:
 def race_section() -> None:
     st.markdown("Both networks see the same images, train with the same optimizer, learning "
                 "rate, batches and epochs, one after the other on this machine.")
-    job = st.session_state.get(JOB) or {}
     with user_errors("These settings"):
         race, ds = race_settings()
         specs = race.model_specs()
@@ -87,12 +86,9 @@ def race_section() -> None:
             col.markdown(f"**{family.upper()}**: {table.attrs['total_params']:,} parameters, "
                          f"{table.attrs['total_macs']:,} multiply-accumulates per image")
             col.dataframe(table, hide_index=True, key=f"arch_summary_{family}")
-        running = "worker" in job and not job["worker"].finished
         st.button("Race them", type="primary", key="arch_race", on_click=start_race,
-                  args=(race, ds), disabled=running)
+                  args=(race, ds), disabled=job_running(JOB))
     done = job_panel(JOB, finish_race, what="Race")
-    if done is not None and job_error(done):
-        st.error(f"The race failed: {job_error(done)}")
     if done is not None and done["worker"].status == "completed":
         results = done["worker"].result.results_
         cols = st.columns(len(results))

@@ -14,7 +14,7 @@ from nnplay.plots.training import training_curves_figure
 from nnplay.train import TrainConfig, evaluate, predict
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
-from nnplay.ui.jobs import job_error, job_panel, start_training_job
+from nnplay.ui.jobs import job_panel, job_running, start_training_job
 from nnplay.ui.state import user_errors
 
 JOB = "cnn_job"
@@ -144,18 +144,10 @@ def training_section() -> None:
         st.dataframe(table, key="cnn_summary")
         st.caption(f"{table.attrs['total_params']:,} parameters, "
                    f"{table.attrs['total_macs']:,} multiply-accumulates per image.")
-        running = JOB in st.session_state and "worker" in st.session_state[JOB] and \
-            st.session_state[JOB]["worker"].running
         st.button("Train", type="primary", key="cnn_train", on_click=start_training_job,
-                  args=(JOB, ds, spec, config), disabled=running)
-    job = st.session_state.get(JOB) or {}
-    if "error" in job:
-        st.error(f"Training could not start: {job['error']}")
+                  args=(JOB, ds, spec, config), disabled=job_running(JOB))
     done = job_panel(JOB, finish)
     if done is None:
-        return
-    if job_error(done):
-        st.error(f"Training failed: {job_error(done)}")
         return
     trainer = done["worker"].trainer
     c1, c2, c3 = st.columns(3)

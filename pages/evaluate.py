@@ -10,6 +10,7 @@ from nnplay import baselines, metrics
 from nnplay.explain.jobs import BackgroundJob
 from nnplay.plots import evaluate as plots
 from nnplay.train import TrainConfig, evaluate, predict, predict_proba
+from nnplay.ui.jobs import worker_progress
 from nnplay.ui.state import user_errors
 from nnplay.ui.widgets import dataset_picker
 from nnplay.ui.workspace import pick_or_train, register
@@ -125,22 +126,6 @@ def start_baselines(entry, models: list[str], k: int, epochs: int) -> None:
         comparison.fit, entry.dataset, entry.model, config, label=entry.name).start()
 
 
-def job_progress(key: str) -> None:
-    """Poll a running job every half second: progress, elapsed time and a cancel button."""
-    job = st.session_state.get(key)
-    if job is None or job.finished:
-        return
-
-    @st.fragment(run_every=0.5)
-    def poll():
-        if job.finished:
-            st.rerun()   # the whole page redraws once, with the result and without polling
-        st.progress(job.fraction, text=f"{job.done_steps} of {job.total_steps or '?'} steps, "
-                                       f"{job.elapsed_seconds():.1f} s")
-        st.button("Cancel", key=f"{key}_cancel", on_click=job.cancel)
-    poll()
-
-
 def baselines_section(entry) -> None:
     st.subheader("Baselines on the same split")
     ds = entry.dataset
@@ -154,7 +139,7 @@ def baselines_section(entry) -> None:
     if st.button("Run the baselines", key="ev_run_baselines"):
         with user_errors("This model's training settings"):
             start_baselines(entry, chosen, k, int(epochs))
-    job_progress(BASELINE_JOB)
+    worker_progress(BASELINE_JOB)
     job = st.session_state.get(BASELINE_JOB)
     if job is None or not job.finished or job.label != entry.name:
         return

@@ -10,6 +10,7 @@ import streamlit as st
 from nnplay import baselines, explain
 from nnplay.plots import explain as plots
 from nnplay.train import evaluate, predict_proba
+from nnplay.ui.jobs import worker_progress
 from nnplay.ui.state import user_errors
 from nnplay.ui.widgets import dataset_picker
 from nnplay.ui.workspace import pick_or_train, register
@@ -50,21 +51,6 @@ def cached(store: str, key: tuple, compute):
         memo.clear()
         memo[key] = value
     return memo[key]
-
-
-def job_progress(key: str) -> None:
-    """Poll a running job every half second: progress, elapsed time and a cancel button."""
-    job = st.session_state.get(key)
-    if job is None or job.finished:
-        return
-
-    @st.fragment(run_every=0.5)
-    def poll():
-        if job.finished:
-            st.rerun()   # redraw the whole page once, with the result and without polling
-        st.progress(job.fraction, text=f"{job.fraction:.0%}, {job.elapsed_seconds():.1f} s")
-        st.button("Cancel", key=f"{key}_cancel", on_click=job.cancel)
-    poll()
 
 
 def finished_job(key: str, owner: str):
@@ -128,7 +114,7 @@ def test_set_section(entry, background) -> None:
         st.session_state[SET_JOB] = explain.BackgroundJob(
             explain.shap_values, entry.model, background, ds.X_test[:n_rows], task=ds.task,
             nsamples=nsamples, feature_names=ds.feature_names, label=entry.name).start()
-    job_progress(SET_JOB)
+    worker_progress(SET_JOB)
     result = finished_job(SET_JOB, entry.name)
     if result is None:
         return
@@ -163,7 +149,7 @@ def image_section(entry) -> None:
         st.session_state[PERTURB_JOB] = explain.BackgroundJob(
             explain.explain_image, model, image, target, ("occlusion", "lime"),
             label=f"{entry.name}|{index}|{target}").start()
-    job_progress(PERTURB_JOB)
+    worker_progress(PERTURB_JOB)
     results.update(finished_job(PERTURB_JOB, f"{entry.name}|{index}|{target}") or {})
     maps = {explain.METHOD_TITLES[m]: r["map"] for m, r in results.items()}
     signed = {explain.METHOD_TITLES[m]: explain.SIGNED[m] for m in results}

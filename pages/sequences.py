@@ -15,7 +15,13 @@ from nnplay.plots.training import training_curves_figure
 from nnplay.train import TrainConfig, evaluate
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
-from nnplay.ui.jobs import job_error, job_panel, settle_job, start_job, start_training_job
+from nnplay.ui.jobs import (
+    job_panel,
+    job_running,
+    settle_job,
+    start_job,
+    start_training_job,
+)
 from nnplay.ui.state import user_errors
 
 FORECAST_JOB, MEMORY_JOB, MEMORY_RESULTS = "seq_job", "seq_memory_job", "seq_memory_results"
@@ -80,19 +86,13 @@ def forecasting_section() -> None:
         elif picked is not None:
             inside_the_net(picked.model, picked.dataset, "seq_pick")
         return
-    job = st.session_state.get(FORECAST_JOB) or {}
     with user_errors("These settings"):
         ds, spec, config = forecast_settings()
         st.dataframe(summary(build_model(spec, ds), ds.input_shape), key="seq_summary")
-        running = "worker" in job and job["worker"].running
         st.button("Train", type="primary", key="seq_train", on_click=start_training_job,
-                  args=(FORECAST_JOB, ds, spec, config), disabled=running)
-    if "error" in job:
-        st.error(f"Training could not start: {job['error']}")
+                  args=(FORECAST_JOB, ds, spec, config), disabled=job_running(FORECAST_JOB))
     done = job_panel(FORECAST_JOB, finish_forecast)
-    if done is None or job_error(done):
-        if done is not None:
-            st.error(f"Training failed: {job_error(done)}")
+    if done is None:
         return
     trainer = done["worker"].trainer
     c1, c2, c3 = st.columns(3)
@@ -152,15 +152,11 @@ def memory_section() -> None:
     settle_job(MEMORY_JOB, finish_memory)  # a race that just ended fills the results first
     results = st.session_state.setdefault(MEMORY_RESULTS, {})
     missing = [c for c in CELLS if memory_key(seq_len, c, seed, n, epochs) not in results]
-    job = st.session_state.get(MEMORY_JOB) or {}
-    running = "worker" in job and not job["worker"].finished
     st.button(f"Train {', '.join(plots.CELL_TITLES[c] for c in missing)} at T = {seq_len}"
               if missing else f"All three are trained at T = {seq_len}", type="primary",
               key="seq_mem_train", on_click=start_memory, args=(seq_len, missing, seed, n, epochs),
-              disabled=running or not missing)
-    done = job_panel(MEMORY_JOB, finish_memory, what="Memory race")
-    if done is not None and done["worker"].status == "failed":
-        st.error(f"Training failed: {job_error(done)}")
+              disabled=job_running(MEMORY_JOB) or not missing)
+    job_panel(MEMORY_JOB, finish_memory, what="Memory race")
     shown = {c: results[memory_key(seq_len, c, seed, n, epochs)] for c in CELLS
              if memory_key(seq_len, c, seed, n, epochs) in results}
     if not shown:

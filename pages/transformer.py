@@ -14,7 +14,7 @@ from nnplay.plots.training import training_curves_figure
 from nnplay.train import TrainConfig, predict
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
-from nnplay.ui.jobs import job_error, job_panel, start_training_job
+from nnplay.ui.jobs import job_panel, job_running, start_training_job
 from nnplay.ui.state import user_errors
 
 JOB = "tf_job"
@@ -128,20 +128,14 @@ def encoder_section() -> None:
         elif picked is not None:
             inspect_encoder(picked.model, picked.dataset)
         return
-    job = st.session_state.get(JOB) or {}
     with user_errors("These settings"):
         ds, spec, config = encoder_settings()
         st.dataframe(tl.encoder_summary(build_model(spec, ds), ds.input_shape[0]),
                      key="tf_summary")
-        running = "worker" in job and job["worker"].running
         st.button("Train", type="primary", key="tf_train", on_click=start_training_job,
-                  args=(JOB, ds, spec, config), disabled=running)
-    if "error" in job:
-        st.error(f"Training could not start: {job['error']}")
+                  args=(JOB, ds, spec, config), disabled=job_running(JOB))
     done = job_panel(JOB, finish)
-    if done is None or job_error(done):
-        if done is not None:
-            st.error(f"Training failed: {job_error(done)}")
+    if done is None:
         return
     trainer = done["worker"].trainer
     c1, c2, c3 = st.columns(3)

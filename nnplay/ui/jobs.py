@@ -52,13 +52,32 @@ def stop_job(key: str) -> None:
         worker.cancel()
 
 
-def _progress(worker) -> tuple[float, str]:
+def _progress(worker, unit: str = "epochs") -> tuple[float, str]:
     if isinstance(worker, BackgroundTrainer):
         p = worker.progress()
         left = "" if p.seconds_left is None else f", about {p.seconds_left:.0f} s left"
         return p.fraction, f"Epoch {p.epoch}/{p.epochs} ({p.status}{left})"
-    return worker.fraction, (f"{worker.done_steps} of {worker.total_steps or '?'} epochs, "
-                             f"{worker.elapsed_seconds():.1f} s")
+    done = (f"{worker.done_steps} of {worker.total_steps} {unit}" if worker.total_steps
+            else f"{worker.fraction:.0%}")
+    return worker.fraction, f"{done}, {worker.elapsed_seconds():.1f} s"
+
+
+def worker_progress(key: str, unit: str = "steps") -> None:
+    """Progress and Cancel for a worker kept bare at st.session_state[key] (a BackgroundJob)
+    while it runs, polled every half second; one full rerun when it ends, to show the result."""
+    worker = st.session_state.get(key)
+    if worker is None or worker.finished:
+        return
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def poll() -> None:
+        if worker.finished:
+            st.rerun()
+        fraction, text = _progress(worker, unit)
+        st.progress(fraction, text=text)
+        st.button("Cancel", key=f"{key}_cancel", on_click=worker.cancel)
+
+    poll()
 
 
 def settle_job(key: str, on_finish: Callable[[dict], None]) -> dict | None:
@@ -75,13 +94,27 @@ def settle_job(key: str, on_finish: Callable[[dict], None]) -> dict | None:
     return job
 
 
+def job_running(key: str) -> bool:
+    """Whether the job under ``key`` is still working (to disable its start button)."""
+    job = st.session_state.get(key) or {}
+    return "worker" in job and not job["worker"].finished
+
+
 def job_panel(key: str, on_finish: Callable[[dict], None], what: str = "Training") -> dict | None:
     """Progress and Stop while the job runs; once it ends, ``on_finish(job)`` (once).
 
-    Returns the job after it has been handled, else None (nothing started, or still running).
+    Returns the job once it has ended and been handled without an error; otherwise None, after
+    showing why (it could not start, or it failed) when there is something to say.
     """
+    job = st.session_state.get(key)
+    if job and "error" in job:
+        st.error(f"{what} could not start: {job['error']}")
+        return None
     job = settle_job(key, on_finish)
     if job is not None:
+        if job_error(job):
+            st.error(f"{what} failed: {job_error(job)}")
+            return None
         return job
     job = st.session_state.get(key)
     if not job or "worker" not in job:

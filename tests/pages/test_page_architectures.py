@@ -3,27 +3,19 @@ MLP-vs-CNN race whose shown numbers are the race's, with both models registered.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "architectures.py")
 
-
-def finish(at: AppTest) -> AppTest:
-    """Wait for the background job, then run the page once more to draw its result."""
-    at.session_state["arch_job"]["worker"].join(120)
-    at.run()
-    assert not at.exception
-    return at
+@pytest.fixture
+def page(open_page) -> AppTest:
+    return open_page("architectures")
 
 
 @pytest.fixture
-def page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
-    assert not at.exception
-    return at
+def finish(finish_job):
+    """Wait for the page's background job, then run the page once more to draw its result."""
+    return lambda at: finish_job(at, "arch_job")
 
 
 def suggestion(at: AppTest) -> str:
@@ -38,7 +30,7 @@ def test_guide_suggests_an_architecture_for_the_chosen_data(page):
     assert "Start with **transformer**" in suggestion(page)
 
 
-def test_race_shows_both_models_numbers_and_registers_them(page):
+def test_race_shows_both_models_numbers_and_registers_them(page, finish):
     page.number_input(key="arch_epochs").set_value(2).run()
     page.button(key="arch_race").click().run()
     finish(page)

@@ -3,15 +3,11 @@ and a short CNN training whose shown accuracy is the engine's, registered in the
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnplay import convolution as conv
 from nnplay.train import evaluate
-
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "cnn.py")
 
 
 def latex(at: AppTest, i: int) -> str:
@@ -19,19 +15,16 @@ def latex(at: AppTest, i: int) -> str:
     return at.latex[i].value.strip().strip("$").strip()
 
 
-def finish(at: AppTest) -> AppTest:
-    """Wait for the background job, then run the page once more to draw its result."""
-    at.session_state["cnn_job"]["worker"].join(120)
-    at.run()
-    assert not at.exception
-    return at
+
+@pytest.fixture
+def page(open_page) -> AppTest:
+    return open_page("cnn")
 
 
 @pytest.fixture
-def page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
-    assert not at.exception
-    return at
+def finish(finish_job):
+    """Wait for the page's background job, then run the page once more to draw its result."""
+    return lambda at: finish_job(at, "cnn_job")
 
 
 def test_explainer_shows_the_formula_and_the_arithmetic_of_the_position(page):
@@ -64,7 +57,7 @@ def test_pooling_keeps_the_window_maximum(page):
     assert any(f"**{expected:.3g}**" in m.value for m in page.markdown)
 
 
-def test_short_training_shows_the_models_accuracy_and_its_insides(page):
+def test_short_training_shows_the_models_accuracy_and_its_insides(page, finish):
     page.number_input(key="cnn_epochs").set_value(1).run()
     page.button(key="cnn_train").click().run()
     finish(page)

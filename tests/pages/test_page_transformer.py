@@ -3,33 +3,26 @@ a bad input shown as an error, and a short encoder training with its attention m
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnplay import transformerlab as tl
-
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "transformer.py")
 
 
 def latex(at: AppTest) -> list[str]:
     return [f.value.strip().strip("$").strip() for f in at.latex]
 
 
-def finish(at: AppTest) -> AppTest:
-    """Wait for the background job, then run the page once more to draw its result."""
-    at.session_state["tf_job"]["worker"].join(120)
-    at.run()
-    assert not at.exception
-    return at
+
+@pytest.fixture
+def page(open_page) -> AppTest:
+    return open_page("transformer")
 
 
 @pytest.fixture
-def page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
-    assert not at.exception
-    return at
+def finish(finish_job):
+    """Wait for the page's background job, then run the page once more to draw its result."""
+    return lambda at: finish_job(at, "tf_job")
 
 
 def test_each_step_of_attention_shows_the_engines_numbers(page):
@@ -49,7 +42,7 @@ def test_a_one_word_input_is_an_error_message_not_a_traceback(page):
     assert "2 to 8 words" in page.error[0].value
 
 
-def test_short_encoder_training_shows_accuracies_and_attention(page):
+def test_short_encoder_training_shows_accuracies_and_attention(page, finish):
     page.select_slider(key="tf_n").set_value(200).run()
     page.number_input(key="tf_epochs").set_value(2).run()
     page.selectbox(key="tf_d_model").set_value(16).run()

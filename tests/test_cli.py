@@ -75,10 +75,10 @@ def test_bad_arguments_one_line_exit_2(args, needle, capsys):
 def test_python_dash_m_and_console_script_agree():
     out = run_cli("datasets")
     assert out.returncode == 0 and "spiral" in out.stdout
-    script = Path(sys.executable).with_name("nnplay")
-    if script.exists():
-        out2 = subprocess.run([str(script), "datasets"], capture_output=True, text=True, timeout=120)
-        assert out2.stdout == out.stdout
+    script = Path(sys.executable).with_name("nnplay")   # installed by `pip install -e .`
+    assert script.exists(), "the nnplay console script is not installed"
+    out2 = subprocess.run([str(script), "datasets"], capture_output=True, text=True, timeout=120)
+    assert out2.stdout == out.stdout
 
 
 @pytest.mark.parametrize("family, dataset, extra", [

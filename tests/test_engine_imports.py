@@ -40,4 +40,5 @@ def test_blocking_really_blocks():
     code = "import sys; sys.modules['streamlit'] = None\nimport nnplay.ui.state\n"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=120)
-    assert out.returncode != 0 and "ImportError" in out.stderr or "ModuleNotFoundError" in out.stderr
+    assert out.returncode != 0
+    assert "ImportError" in out.stderr or "ModuleNotFoundError" in out.stderr

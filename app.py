@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nnplay.lessons import SECTIONS, available_lessons
+from nnplay.ui.pages import SECTIONS, available_lessons
 
 st.set_page_config(page_title="nnplay", page_icon=":material/psychology:", layout="wide")
 

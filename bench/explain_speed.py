@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from nnplay import data, explain  # noqa: E402
-from nnplay.baselines import train_network  # noqa: E402
+from nnplay.evaluation.baselines import train_network  # noqa: E402
 
 SHAP_TARGET_S = 2.0
 MAP_TARGET_S = 0.2

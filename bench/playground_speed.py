@@ -22,7 +22,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nnplay import data, train  # noqa: E402
-from nnplay import playground as pg  # noqa: E402
+from nnplay.lessons import playground as pg  # noqa: E402
 from nnplay.plots import playground as plots  # noqa: E402
 
 

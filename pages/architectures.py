@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnplay import archcompare
-from nnplay.explain.jobs import BackgroundJob
+from nnplay.lessons import architectures as archcompare
 from nnplay.models import build_model, summary
-from nnplay.plots import cnn as plots
+from nnplay.plots import architectures as plots
+from nnplay.train.jobs import BackgroundJob
+from nnplay.train.workspace import input_kind
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
 from nnplay.ui.jobs import job_panel, job_running, start_job
 from nnplay.ui.state import user_errors
-from nnplay.workspace import input_kind
 
 JOB, RACES = "arch_job", "arch_races"
 HIDDEN = {"64": [64], "128": [128], "256, 128": [256, 128]}

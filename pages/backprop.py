@@ -10,10 +10,11 @@ import streamlit as st
 
 import nnplay.ui  # noqa: F401  (routes shared links through app.py)
 from nnplay import autograd
+from nnplay.lessons import backprop
 from nnplay.plots import backprop as bp_plots
 
 INPUT_DEFAULTS = {"bp_x1": 1.0, "bp_x2": -2.0, "bp_y": 1.0}
-PARAM_KEYS = {name: f"bp_{name}" for name in autograd.TINY_NET_PARAMS}
+PARAM_KEYS = {name: f"bp_{name}" for name in backprop.TINY_NET_PARAMS}
 STEP_KEY = "bp_step"
 LIMIT = 5.0
 
@@ -23,7 +24,7 @@ def init_state() -> None:
     for key, value in INPUT_DEFAULTS.items():
         st.session_state.setdefault(key, value)
     for name, key in PARAM_KEYS.items():
-        st.session_state.setdefault(key, autograd.DEFAULT_TINY_PARAMS[name])
+        st.session_state.setdefault(key, backprop.DEFAULT_TINY_PARAMS[name])
     st.session_state.setdefault(STEP_KEY, 0)
 
 
@@ -45,7 +46,7 @@ def network_inputs() -> tuple[list[float], float, dict[str, float], str]:
     x1 = c1.number_input("input x1", -LIMIT, LIMIT, step=0.1, key="bp_x1", **reset)
     x2 = c2.number_input("input x2", -LIMIT, LIMIT, step=0.1, key="bp_x2", **reset)
     y = c3.number_input("target y", -LIMIT, LIMIT, step=0.1, key="bp_y", **reset)
-    activation = c4.selectbox("activation", autograd.TINY_NET_ACTIVATIONS, key="bp_activation",
+    activation = c4.selectbox("activation", backprop.TINY_NET_ACTIVATIONS, key="bp_activation",
                               **reset)
     params = {}
     with st.expander("Weights and biases", expanded=False):
@@ -91,7 +92,7 @@ def revealed_gradients(root: autograd.Value,
                        state: autograd.WalkthroughState) -> dict[str, float | None]:
     """Each parameter's gradient once the backward pass has reached it, else None."""
     by_label = {v.label: v for v in root.topological_order()}
-    return {name: state.known_grads.get(id(by_label[name])) for name in autograd.TINY_NET_PARAMS}
+    return {name: state.known_grads.get(id(by_label[name])) for name in backprop.TINY_NET_PARAMS}
 
 
 def gradient_table(params: dict[str, float], grads: dict[str, float | None]) -> pd.DataFrame:
@@ -101,7 +102,7 @@ def gradient_table(params: dict[str, float], grads: dict[str, float | None]) -> 
 
 def torch_check(x, y, params, activation, grads: dict[str, float], loss: float) -> None:
     """The same network in torch.autograd, its gradients beside ours."""
-    torch_loss, torch_grads = autograd.tiny_network_torch(x, y, params, activation)
+    torch_loss, torch_grads = backprop.tiny_network_torch(x, y, params, activation)
     table = pd.DataFrame({"parameter": list(grads), "nnplay.autograd": list(grads.values()),
                           "PyTorch": [torch_grads[n] for n in grads]})
     table["|difference|"] = (table["nnplay.autograd"] - table["PyTorch"]).abs()
@@ -115,8 +116,8 @@ def torch_check(x, y, params, activation, grads: dict[str, float], loss: float) 
 def descent_step(x, y, params, activation, grads: dict[str, float], loss: float) -> None:
     """One step p <- p - lr * dL/dp, the parameters and the loss before and after."""
     lr = st.slider("learning rate", 0.01, 1.0, 0.1, step=0.01, key="bp_lr")
-    new_params = autograd.gradient_descent_step(params, grads, lr)
-    new_loss = autograd.tiny_network(x, y, new_params, activation).data
+    new_params = backprop.gradient_descent_step(params, grads, lr)
+    new_loss = backprop.tiny_network(x, y, new_params, activation).data
     st.latex(r"p \leftarrow p - \eta\,\frac{\partial L}{\partial p},\quad \eta = " + f"{lr:g}")
     st.dataframe(pd.DataFrame({"parameter": list(params), "before": list(params.values()),
                                "gradient": [grads[n] for n in params],
@@ -140,7 +141,7 @@ st.latex(r"z_j = w_{j1}x_1 + w_{j2}x_2 + b_j,\quad h_j = f(z_j),\quad "
 init_state()
 x, y, params, activation = network_inputs()
 try:
-    loss_node = autograd.tiny_network(x, y, params, activation)
+    loss_node = backprop.tiny_network(x, y, params, activation)
 except ValueError as err:
     st.error(str(err))
     st.stop()

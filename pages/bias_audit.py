@@ -1,6 +1,6 @@
 """Lesson: bias audit. Base rates in the data, a model's metrics per group with fairlearn, the
 fairness gaps with bootstrap intervals, two mitigations compared, and a downloadable report.
-All numbers come from nnplay.fairness; figures from nnplay.plots.fairness.
+All numbers come from nnplay.responsible.fairness; figures from nnplay.plots.bias_audit.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ import json
 
 import streamlit as st
 
-from nnplay import data, fairness
+from nnplay import data
 from nnplay.data.dataset import Dataset
-from nnplay.fairness_report import audit_report_html
-from nnplay.plots import fairness as fplots
+from nnplay.plots import bias_audit as fplots
+from nnplay.responsible import fairness
+from nnplay.responsible.report import audit_report_html
 from nnplay.train import TrainConfig, predict
 from nnplay.ui import cache
 from nnplay.ui import workspace as ws

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnplay import convolution as conv
+from nnplay.lessons import cnn as conv
 from nnplay.models import build_model, summary
 from nnplay.plots import cnn as plots
 from nnplay.plots.training import training_curves_figure

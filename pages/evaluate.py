@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnplay import baselines, metrics
-from nnplay.explain.jobs import BackgroundJob
+from nnplay.evaluation import baselines, metrics
 from nnplay.plots import evaluate as plots
 from nnplay.train import TrainConfig, evaluate, predict, predict_proba
+from nnplay.train.jobs import BackgroundJob
 from nnplay.ui.jobs import worker_progress
 from nnplay.ui.state import user_errors
 from nnplay.ui.widgets import dataset_picker

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnplay import baselines, explain
+from nnplay import explain
+from nnplay.evaluation import baselines
 from nnplay.plots import explain as plots
 from nnplay.train import evaluate, predict_proba
 from nnplay.ui.jobs import worker_progress

@@ -8,10 +8,10 @@ from __future__ import annotations
 import streamlit as st
 
 import nnplay.ui  # noqa: F401  (routes shared links through app.py)
-from nnplay import gradflow
+from nnplay.lessons import gradients as gradflow
 from nnplay.models.activations import activation_formula
 from nnplay.models.mlp import INITS
-from nnplay.plots import backprop as bp_plots
+from nnplay.plots import gradients as plots
 
 INIT_TITLES = {"default": "PyTorch default", "xavier": "Xavier (Glorot)", "kaiming": "Kaiming (He)",
                "small": "too small (std 0.01)", "large": "too large (std 1)"}
@@ -61,13 +61,13 @@ c1.metric("Output / first-layer gradient norm", f"{report.ratio:.3g}")
 c2.metric("Diagnosis", report.status)
 c3.metric("Loss of this untrained batch", f"{report.loss:.4f}")
 st.markdown(STATUS_TEXT[report.status])
-st.plotly_chart(bp_plots.gradient_norms_figure(report), key="gf_norms_fig", width="stretch")
+st.plotly_chart(plots.gradient_norms_figure(report), key="gf_norms_fig", width="stretch")
 st.caption(f"Norm of each layer's weight gradient ‖∂L/∂W‖. Called vanishing when the "
            f"output/first ratio is above {gradflow.RATIO_THRESHOLD:g} or every norm is below "
            f"{gradflow.VANISHING_NORM:g}; exploding when the ratio is below "
            f"{1 / gradflow.RATIO_THRESHOLD:g} or any norm is above {gradflow.EXPLODING_NORM:g}.")
 st.subheader("What each layer outputs")
-st.plotly_chart(bp_plots.activation_histograms_figure(report), key="gf_hist_fig",
+st.plotly_chart(plots.activation_histograms_figure(report), key="gf_hist_fig",
                 width="stretch")
 st.markdown(
     "Saturated sigmoid or tanh units (values piled at the ends) have slope near 0; activations "

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from nnplay.lessons import SECTIONS, available_lessons
-from nnplay.plots.path import learning_path_dot
+from nnplay.plots.home import learning_path_dot
+from nnplay.ui.pages import SECTIONS, available_lessons
 from nnplay.ui.widgets import device_badge
 
 
@@ -23,7 +23,7 @@ device_badge()
 
 lessons = available_lessons()
 st.subheader("The learning path")
-st.graphviz_chart(learning_path_dot(lessons))
+st.graphviz_chart(learning_path_dot(lessons, SECTIONS))
 
 for section in SECTIONS:
     members = [lesson for lesson in lessons if lesson.section == section]

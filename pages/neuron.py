@@ -1,6 +1,6 @@
 """Lesson: one neuron. The weighted sum and activation, the activation gallery with saturation,
 a perceptron drawing a line through 2-D data, and the loss functions that tell a neuron how wrong
-it is. All numbers and figures come from nnplay.neuron and nnplay.plots.neuron.
+it is. All numbers and figures come from nnplay.lessons.neuron and nnplay.plots.neuron.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 import nnplay.ui  # noqa: F401  (routes shared links through app.py)
-from nnplay import neuron
+from nnplay.lessons import neuron
 from nnplay.models.activations import ACTIVATIONS
 from nnplay.plots import neuron as neuron_plots
 

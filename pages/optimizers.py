@@ -8,8 +8,8 @@ from __future__ import annotations
 import streamlit as st
 
 import nnplay.ui  # noqa: F401  (routes shared links through app.py)
-from nnplay import optimsurface
-from nnplay.plots import backprop as bp_plots
+from nnplay.lessons import optimizers as optimsurface
+from nnplay.plots import optimizers as plots
 
 LEARNING_RATES = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 UPDATE_RULES = {
@@ -84,12 +84,12 @@ except ValueError as err:
     st.stop()
 
 st.latex(surface.latex)
-st.plotly_chart(bp_plots.optimizer_paths_figure(surface, paths), key="opt_paths_fig",
+st.plotly_chart(plots.optimizer_paths_figure(surface, paths), key="opt_paths_fig",
                 width="stretch")
 table = optimsurface.closest_table(surface, paths)
 st.markdown(verdict(table))
 st.dataframe(table, key="opt_table", hide_index=True)
-st.plotly_chart(bp_plots.optimizer_loss_figure(surface, paths), key="opt_loss_fig",
+st.plotly_chart(plots.optimizer_loss_figure(surface, paths), key="opt_loss_fig",
                 width="stretch")
 if choice["surface_name"] == "quadratic":
     st.caption(f"Plain gradient descent on this bowl is stable only for η < 2/κ = "

@@ -11,8 +11,8 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from nnplay import codegen
-from nnplay import playground as pg
+from nnplay.lessons import playground as pg
+from nnplay.lessons.playground import export as codegen
 from nnplay.plots import playground as plots
 from nnplay.plots import raster
 from nnplay.train import evaluate, lr_schedule_preview

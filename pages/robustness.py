@@ -1,6 +1,6 @@
 """Lesson: robustness. Image corruptions and adversarial examples (FGSM, PGD) against accuracy,
 adversarial training as a toggle, and feature noise and missing values on tables. All numbers
-come from nnplay.robustness; figures from nnplay.plots.robustness.
+come from nnplay.responsible.robustness; figures from nnplay.plots.robustness.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from importlib.util import find_spec
 import pandas as pd
 import streamlit as st
 
-from nnplay import robustness as rob
 from nnplay.data.dataset import Dataset
 from nnplay.plots import robustness as rplots
+from nnplay.responsible import robustness as rob
 from nnplay.ui import cache
 from nnplay.ui import workspace as ws
 from nnplay.ui.widgets import dataset_picker, device_badge

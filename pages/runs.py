@@ -9,9 +9,9 @@ import hashlib
 
 import streamlit as st
 
-from nnplay import modelio, runs
+from nnplay.models import modelio
 from nnplay.plots import training as plots
-from nnplay.train import evaluate
+from nnplay.train import evaluate, runs
 from nnplay.ui import cache
 from nnplay.ui import workspace as ws
 

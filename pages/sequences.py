@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnplay import sequencelab as lab
-from nnplay.explain.jobs import BackgroundJob
+from nnplay.lessons import sequences as lab
 from nnplay.models import build_model, summary
 from nnplay.plots import sequences as plots
 from nnplay.plots.training import training_curves_figure
 from nnplay.train import TrainConfig, evaluate
+from nnplay.train.jobs import BackgroundJob
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
 from nnplay.ui.jobs import (

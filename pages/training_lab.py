@@ -10,10 +10,12 @@ import copy
 
 import streamlit as st
 
-from nnplay import labpresets, modelio, runs
 from nnplay.device import device_name
+from nnplay.lessons import training_lab as labpresets
+from nnplay.models import modelio
 from nnplay.plots import training as plots
-from nnplay.train import OPTIMIZERS, SCHEDULES, TrainConfig, Trainer, lr_schedule_preview
+from nnplay.plots import training_lab as lab_plots
+from nnplay.train import OPTIMIZERS, SCHEDULES, TrainConfig, Trainer, lr_schedule_preview, runs
 from nnplay.train.background import BackgroundTrainer
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
@@ -224,7 +226,7 @@ except ValueError as err:
 if chosen is None:
     st.stop()
 setup = chosen[0]
-st.plotly_chart(plots.lr_preview_figure(lr_schedule_preview(setup.config), setup.config.schedule),
+st.plotly_chart(lab_plots.lr_preview_figure(lr_schedule_preview(setup.config), setup.config.schedule),
                 key="lab_lr_preview")
 job = st.session_state.get(JOB) or {}
 running = "bg" in job and job["bg"].running

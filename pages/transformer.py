@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnplay import transformerlab as tl
+from nnplay.lessons import transformer as tl
 from nnplay.models import build_model
 from nnplay.plots import transformer as plots
 from nnplay.plots.training import training_curves_figure

@@ -8,18 +8,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnplay.autograd import (
+from nnplay.autograd import Value, backward_steps, forward_steps, walkthrough
+from nnplay.lessons.backprop import (
     DEFAULT_TINY_PARAMS,
     TINY_NET_ACTIVATIONS,
     TINY_NET_PARAMS,
-    Value,
-    backward_steps,
-    forward_steps,
     gradient_descent_step,
     named_gradients,
     tiny_network,
     tiny_network_torch,
-    walkthrough,
 )
 
 

@@ -28,7 +28,6 @@ from nnplay.explain.image import (
     lime_image,
     target_output,
 )
-from nnplay.explain.jobs import BackgroundJob, Cancelled
 from nnplay.explain.tabular import (
     LimeResult,
     agreement_note,
@@ -39,6 +38,7 @@ from nnplay.explain.tabular import (
     model_output_fn,
     shap_values,
 )
+from nnplay.train.jobs import BackgroundJob, Cancelled
 
 
 def lime_explanation(model, x, training_data=None, target: int | None = None,

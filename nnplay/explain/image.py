@@ -17,8 +17,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from nnplay.explain.jobs import check_stop
 from nnplay.explain.tabular import LimeResult, eval_copy
+from nnplay.train.jobs import check_stop
 
 METHODS = ("saliency", "integrated_gradients", "occlusion", "gradcam")
 METHOD_TITLES = {"saliency": "Gradient saliency", "integrated_gradients": "Integrated gradients",

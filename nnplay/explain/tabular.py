@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from nnplay.explain.jobs import check_stop
+from nnplay.train.jobs import check_stop
 
 EFFICIENCY_TOLERANCE = 1e-3   # the bar for base value + sum of SHAP values vs the output
 

@@ -1,28 +1,19 @@
-"""Figures for the backpropagation lessons: the computation graph as DOT text (for
-st.graphviz_chart) with values, gradients and the active node, the chain rule of one step as
-LaTeX in numbers, optimizer paths over a loss surface, and per-layer gradient norms and
-activation histograms of a deep network. Pure functions: engine objects in, text or Figure out.
+"""Figures for the backpropagation lesson: the computation graph as DOT text (for
+st.graphviz_chart) with values, gradients and the active node, and the chain rule of one step as
+LaTeX in numbers. Pure functions: engine objects in, text out.
 """
 
 from __future__ import annotations
 
 import re
 
-import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from nnplay.autograd import BackwardStep, ForwardStep, Value, WalkthroughState
-from nnplay.gradflow import GradientFlowReport
-from nnplay.optimsurface import OPTIMIZER_TITLES, OptimizerPath, Surface
 
 ACTIVE_FILL = "#ffd54f"
 PARAM_FILL = "#d6eaf8"
 INPUT_FILL = "#eeeeee"
 COMPUTED_FILL = "#ffffff"
 BLAME_EDGE = "#d62728"
-PATH_COLORS = {"sgd": "#1f77b4", "momentum": "#ff7f0e", "nesterov": "#2ca02c",
-               "rmsprop": "#9467bd", "adam": "#d62728"}
 INPUT_LABELS = ("x1", "x2", "y")   # data, not parameters: drawn grey rather than blue
 
 
@@ -203,79 +194,3 @@ def backward_step_latex(step: BackwardStep, root: Value) -> list[str]:
         else:
             lines.append(f"{deriv} = {rule} = {fmt(t.local_grad)}")
     return list(dict.fromkeys(lines))   # a node used twice by one op repeats its rule line
-
-
-# --- optimizers on a surface ------------------------------------------------------------------
-def optimizer_paths_figure(surface: Surface, paths: dict[str, OptimizerPath],
-                           grid_points: int = 150) -> go.Figure:
-    """Contours of the surface with each optimizer's path, the start and the global minima."""
-    xs, ys, Z = surface.grid(grid_points)
-    shown = np.log10(Z - Z.min() + 1e-3) if surface.log_contours else Z
-    title = "log10(f − min f)" if surface.log_contours else "f(x, y)"
-    fig = go.Figure(go.Contour(x=xs, y=ys, z=shown, ncontours=30, colorscale="Greys",
-                               reversescale=True, opacity=0.6, showscale=False,
-                               contours={"coloring": "lines"}, name=title,
-                               hovertemplate="x=%{x:.2f}<br>y=%{y:.2f}<extra></extra>"))
-    for name, path in paths.items():
-        label = OPTIMIZER_TITLES.get(name, name) + (" (diverged)" if path.diverged else "")
-        fig.add_trace(go.Scatter(x=path.points[:, 0], y=path.points[:, 1], mode="lines+markers",
-                                 name=label, marker={"size": 3},
-                                 line={"color": PATH_COLORS.get(name), "width": 2}))
-    mx, my = zip(*surface.minima, strict=True)
-    fig.add_trace(go.Scatter(x=mx, y=my, mode="markers", name="global minimum",
-                             marker={"symbol": "star", "size": 16, "color": "gold",
-                                     "line": {"width": 1, "color": "black"}}))
-    start = next(iter(paths.values())).points[0] if paths else surface.start
-    fig.add_trace(go.Scatter(x=[start[0]], y=[start[1]], mode="markers", name="start",
-                             marker={"symbol": "x", "size": 12, "color": "black"}))
-    fig.update_layout(xaxis={"range": list(surface.x_range), "title": "x"},
-                      yaxis={"range": list(surface.y_range), "title": "y",
-                             "scaleanchor": "x", "scaleratio": 1},
-                      height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      title=surface.title, legend={"orientation": "h", "y": -0.15})
-    return fig
-
-
-def optimizer_loss_figure(surface: Surface, paths: dict[str, OptimizerPath]) -> go.Figure:
-    """Loss above the global minimum, per step, on a log scale, one line per optimizer."""
-    floor = surface.min_value()
-    fig = go.Figure()
-    for name, path in paths.items():
-        gap = np.maximum(path.losses - floor, 1e-16)
-        fig.add_trace(go.Scatter(y=gap, mode="lines", name=OPTIMIZER_TITLES.get(name, name),
-                                 line={"color": PATH_COLORS.get(name)}))
-    fig.update_layout(xaxis_title="step", yaxis={"title": "f − min f", "type": "log"},
-                      height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    return fig
-
-
-# --- gradients through depth ------------------------------------------------------------------
-def gradient_norms_figure(report: GradientFlowReport) -> go.Figure:
-    """Each layer's weight-gradient norm on a log scale, input side on the left."""
-    tiny = 1e-30   # an exactly zero gradient cannot sit on a log axis; draw it at the floor
-    norms = np.where(report.grad_norms > 0, report.grad_norms, tiny)
-    fig = go.Figure(go.Scatter(x=list(report.layer_names), y=norms, mode="lines+markers",
-                               marker={"size": 8}, line={"width": 2},
-                               customdata=report.grad_norms,
-                               hovertemplate="%{x}: %{customdata:.3e}<extra></extra>"))
-    fig.update_layout(yaxis={"type": "log", "title": "‖∂L/∂W‖ (log scale)", "exponentformat": "e"},
-                      xaxis_title="layer (input → output)", height=360,
-                      title=f"{report.activation}, {report.init} init, depth {report.depth}",
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    return fig
-
-
-def activation_histograms_figure(report: GradientFlowReport, max_layers: int = 6) -> go.Figure:
-    """Histograms of hidden activations for up to ``max_layers`` layers spread over the depth."""
-    n = len(report.activation_samples)
-    chosen = sorted(set(np.linspace(0, n - 1, min(n, max_layers)).round().astype(int).tolist()))
-    fig = make_subplots(rows=1, cols=len(chosen), shared_yaxes=True,
-                        subplot_titles=[report.layer_names[i] for i in chosen])
-    for col, i in enumerate(chosen, start=1):
-        values = report.activation_samples[i]
-        fig.add_trace(go.Histogram(x=values, nbinsx=40, histnorm="probability",
-                                   marker_color="#1f77b4", showlegend=False,
-                                   name=report.layer_names[i]), row=1, col=col)
-    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10}, bargap=0.05)
-    fig.update_yaxes(title_text="share", row=1, col=1)
-    return fig

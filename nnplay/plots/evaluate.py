@@ -1,6 +1,6 @@
 """Figures for the evaluation lesson: confusion matrices, ROC and precision-recall curves with the
 chosen threshold marked, calibration, residuals, the accuracy paradox and the baseline table.
-Pure functions: DataFrames from nnplay.metrics / nnplay.baselines in, plotly Figure out.
+Pure functions: DataFrames from nnplay.evaluation.metrics / nnplay.evaluation.baselines in, plotly Figure out.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Figures for the robustness lesson: accuracy against corruption severity, attack strength and
 tabular damage, galleries of corrupted and adversarial images, and what adversarial training
-changed. Pure functions: arrays and tables from nnplay.robustness in, plotly Figure out.
+changed. Pure functions: arrays and tables from nnplay.responsible.robustness in, plotly Figure out.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _lines(frame: pd.DataFrame, x: str, by: str, names: Mapping[str, str] | None
 
 
 def corruption_curve_figure(curve: pd.DataFrame) -> go.Figure:
-    """Accuracy against severity, one line per corruption (nnplay.robustness.corruption_curve)."""
+    """Accuracy against severity, one line per corruption (nnplay.responsible.robustness.corruption_curve)."""
     fig = _lines(curve, "severity", "corruption")
     return _layout(fig, "Accuracy under image corruptions",
                    xaxis_title="severity (0 = clean, 1 = strong)",
@@ -51,7 +51,7 @@ def attack_curve_figure(curve: pd.DataFrame) -> go.Figure:
 
 
 def tabular_curve_figure(curve: pd.DataFrame) -> go.Figure:
-    """Accuracy against one kind of tabular damage (nnplay.robustness.tabular_curve)."""
+    """Accuracy against one kind of tabular damage (nnplay.responsible.robustness.tabular_curve)."""
     damage = str(curve["damage"].iloc[0]) if len(curve) else "noise"
     fig = _lines(curve, "level", "damage", {"noise": "feature noise",
                                             "missing": "missing values"})
@@ -94,7 +94,7 @@ def adversarial_gallery_figure(examples: Mapping[str, np.ndarray],
                                class_names: Sequence[str] | None = None,
                                n: int = 4) -> go.Figure:
     """Rows of original, perturbation (scaled to its largest value) and adversarial image,
-    titled with the predicted label and confidence (nnplay.robustness.adversarial_examples)."""
+    titled with the predicted label and confidence (nnplay.responsible.robustness.adversarial_examples)."""
     n = min(n, len(examples["original"]))
     name = (lambda k: class_names[k]) if class_names else str
     titles = []

@@ -1,4 +1,5 @@
-"""Training curves: live loss/metric/learning-rate/gradient-norm panels, runs overlaid, LR preview.
+"""Training curves: live loss/metric/learning-rate/gradient-norm panels, and runs overlaid;
+shared by every page that trains.
 
 Pure functions: a history (the Trainer's list of per-epoch dicts) in, a plotly Figure out.
 """
@@ -77,16 +78,4 @@ def runs_overlay_figure(histories: dict[str, list[dict]], key: str = "val_loss",
     fig.update_layout(xaxis_title="epoch", yaxis_title=METRIC_TITLES.get(key, key), height=420,
                       margin={"l": 50, "r": 20, "t": 30, "b": 40},
                       yaxis_type="log" if log_y else "linear")
-    return fig
-
-
-def lr_preview_figure(rates: list[float], schedule: str = "") -> go.Figure:
-    """The learning rate of each planned epoch, as a step line."""
-    fig = go.Figure(go.Scatter(x=list(range(1, len(rates) + 1)), y=rates, mode="lines",
-                               line={"shape": "hv", "color": "#7f7f7f"}, name="learning rate",
-                               hovertemplate="epoch %{x}: %{y:.4g}<extra></extra>"))
-    fig.update_layout(title=f"Learning rate per epoch ({schedule})" if schedule else None,
-                      xaxis_title="epoch", yaxis_title="learning rate", height=260,
-                      yaxis_rangemode="tozero",
-                      margin={"l": 50, "r": 20, "t": 40 if schedule else 10, "b": 40})
     return fig

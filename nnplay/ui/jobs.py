@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from nnplay.explain.jobs import BackgroundJob
 from nnplay.train.background import BackgroundTrainer
+from nnplay.train.jobs import BackgroundJob
 
 POLL_SECONDS = 0.5
 

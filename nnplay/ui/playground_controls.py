@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from nnplay import playground as pg
+from nnplay.lessons import playground as pg
 
 NON_WIDGETS = ("data_seed", "hidden", "seed", "features")   # kept in session state, not widgets
 LABELS = {"lr": "Learning rate", "reg_rate": "Regularisation rate", "train_pct": "Training data (%)",

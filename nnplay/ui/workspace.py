@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnplay.workspace import Workspace, WorkspaceModel
+from nnplay.train.workspace import Workspace, WorkspaceModel
 
 KEY = "nnplay_workspace"
 

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from nnplay.lessons import available_lessons
+from nnplay.ui.pages import available_lessons
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("NNPLAY_SCREENSHOTS")

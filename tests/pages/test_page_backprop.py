@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnplay import autograd, gradflow, optimsurface
+from nnplay import autograd
+from nnplay.lessons import backprop
+from nnplay.lessons import gradients as gradflow
+from nnplay.lessons import optimizers as optimsurface
 
 PAGES = Path(__file__).resolve().parents[2] / "pages"
 
@@ -38,8 +41,8 @@ def test_stepping_forward_and_backward_shows_torchs_gradients():
     assert not at.exception
     x = [at.number_input(key="bp_x1").value, at.number_input(key="bp_x2").value]
     y = at.number_input(key="bp_y").value
-    params = {n: at.number_input(key=f"bp_{n}").value for n in autograd.TINY_NET_PARAMS}
-    n_forward = len(autograd.forward_steps(autograd.tiny_network(x, y, params, "sigmoid")))
+    params = {n: at.number_input(key=f"bp_{n}").value for n in backprop.TINY_NET_PARAMS}
+    n_forward = len(autograd.forward_steps(backprop.tiny_network(x, y, params, "sigmoid")))
 
     forward_clicks = 0
     while not at.button(key="bp_forward").disabled:
@@ -55,11 +58,11 @@ def test_stepping_forward_and_backward_shows_torchs_gradients():
         at.button(key="bp_backward").click().run()
         backward_clicks += 1
         assert not at.exception
-    assert backward_clicks == len(autograd.tiny_network(x, y, params).topological_order())
+    assert backward_clicks == len(backprop.tiny_network(x, y, params).topological_order())
 
-    torch_loss, torch_grads = autograd.tiny_network_torch(x, y, params, "sigmoid")
+    torch_loss, torch_grads = backprop.tiny_network_torch(x, y, params, "sigmoid")
     shown = dataframe(at, "gradient dL/dp").set_index("parameter")["gradient dL/dp"]
-    for name in autograd.TINY_NET_PARAMS:
+    for name in backprop.TINY_NET_PARAMS:
         assert shown[name] == pytest.approx(torch_grads[name], abs=1e-12), name
     assert any(abs(g) > 1e-2 for g in torch_grads.values())
     assert "?" not in at.get("graphviz_chart")[0].proto.spec

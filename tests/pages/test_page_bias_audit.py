@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnplay import fairness
+from nnplay.responsible import fairness
 from nnplay.train import predict
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "bias_audit.py")

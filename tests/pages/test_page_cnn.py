@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnplay import convolution as conv
+from nnplay.lessons import cnn as conv
 from nnplay.train import evaluate
 
 

@@ -10,11 +10,11 @@ import pytest
 from sklearn.datasets import make_moons, make_regression
 from streamlit.testing.v1 import AppTest
 
-from nnplay import metrics
-from nnplay.baselines import train_network
 from nnplay.data.dataset import Dataset
+from nnplay.evaluation import metrics
+from nnplay.evaluation.baselines import train_network
 from nnplay.train import predict, predict_proba
-from nnplay.workspace import Workspace
+from nnplay.train.workspace import Workspace
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "evaluate.py")
 

@@ -13,9 +13,9 @@ from streamlit.testing.v1 import AppTest
 from torch import nn
 
 from nnplay import explain
-from nnplay.baselines import train_network
 from nnplay.data.dataset import Dataset
-from nnplay.workspace import Workspace
+from nnplay.evaluation.baselines import train_network
+from nnplay.train.workspace import Workspace
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "explain.py")
 

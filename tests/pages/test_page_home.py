@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from nnplay.lessons import SECTIONS, available_lessons
+from nnplay.ui.pages import SECTIONS, available_lessons
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,10 +39,10 @@ def test_home_page_does_not_import_heavy_libraries():
 
 
 def test_learning_path_diagram_lists_every_lesson_in_order():
-    from nnplay.plots.path import learning_path_dot
+    from nnplay.plots.home import learning_path_dot
 
     lessons = available_lessons()
-    dot = learning_path_dot(lessons)
+    dot = learning_path_dot(lessons, SECTIONS)
     positions = [dot.index(f'"{lesson.title}"') for lesson in lessons]
     assert positions == sorted(positions) and dot.count("subgraph cluster_") == len(
         {lesson.section for lesson in lessons})

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnplay import neuron
+from nnplay.lessons import neuron
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "neuron.py")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnplay import playground as pg
+from nnplay.lessons import playground as pg
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "playground.py")
 

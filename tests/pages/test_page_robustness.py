@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnplay import robustness as rob
+from nnplay.responsible import robustness as rob
 from nnplay.train import predict
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "robustness.py")

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnplay import data, modelio, models, train
-from nnplay.runs import RunStore, make_record
+from nnplay import data, models, train
+from nnplay.models import modelio
+from nnplay.train.runs import RunStore, make_record
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "runs.py")
 SPEC = {"family": "mlp", "params": {"hidden": [8]}}

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnplay import labpresets, train
-from nnplay.runs import RunStore
+from nnplay import train
+from nnplay.lessons import training_lab as labpresets
+from nnplay.train.runs import RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB, RUNS = str(ROOT / "pages" / "training_lab.py"), str(ROOT / "pages" / "runs.py")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnplay import transformerlab as tl
+from nnplay.lessons import transformer as tl
 
 
 def latex(at: AppTest) -> list[str]:

@@ -1,0 +1,137 @@
+"""Choosing an architecture: which network suits which data, and a race that shows it.
+
+``ARCHITECTURE_GUIDE`` maps a kind of data to the family that fits it and why; ``suggest_families``
+applies it to a Dataset. ``ArchRace`` trains an MLP and a CNN on the same image data with the same
+Trainer settings and records parameters, test accuracy and seconds for each, so the choice is
+seen rather than read. With ``shuffle_pixels`` every image gets the same fixed pixel shuffle:
+an MLP does not care (it never knew which pixels were neighbours), a CNN loses its advantage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from nnplay.data.dataset import Dataset
+from nnplay.models import build_model, count_parameters
+from nnplay.train import TrainConfig, Trainer, evaluate, seed_everything
+from nnplay.train.jobs import check_stop
+from nnplay.train.workspace import input_kind
+
+ARCHITECTURE_GUIDE: tuple[dict, ...] = (
+    {"data": "Tabular (rows of measurements)", "kind": "tabular", "family": "mlp",
+     "why": "Features have no order or neighbours to exploit; dense layers mix them all.",
+     "try_it": "breast_cancer, wine, german_credit"},
+    {"data": "Images (pixels on a grid)", "kind": "image", "family": "cnn",
+     "why": "Nearby pixels belong together and a pattern means the same anywhere: small shared "
+            "kernels slide over the image, far fewer weights than dense layers.",
+     "try_it": "digits, mnist5k"},
+    {"data": "Time series and signals", "kind": "sequence", "family": "lstm",
+     "why": "Order matters and the length varies: a recurrent state carries the past forward; "
+            "LSTM and GRU gates keep it over long gaps.",
+     "try_it": "sine_forecast, adding_problem, first_token_recall"},
+    {"data": "Token sequences (text, symbols)", "kind": "sequence", "family": "transformer",
+     "why": "Any token may depend on any other: attention links every pair in one step, and "
+            "positional encodings say where each token is.",
+     "try_it": "reverse_sequence, sort_sequence"},
+)
+
+
+def guide_table() -> pd.DataFrame:
+    """The guide as a table: data, family, why, datasets to try it on."""
+    return pd.DataFrame(ARCHITECTURE_GUIDE)[["data", "family", "why", "try_it"]]
+
+
+def suggest_families(dataset: Dataset) -> list[str]:
+    """The families that suit this dataset's kind of input, the best first."""
+    kind = input_kind(dataset)
+    if kind == "sequence":
+        # token ids point to a Transformer, float signals to a recurrent net
+        tokens = dataset.X_train.dtype.kind in "iu"
+        return ["transformer", "lstm", "gru"] if tokens else ["lstm", "gru", "transformer"]
+    if kind == "image":
+        return ["cnn", "mlp"]
+    return ["mlp"]
+
+
+def shuffle_pixels(dataset: Dataset, seed: int = 0) -> Dataset:
+    """The same images with one fixed random order of pixels (the same for every image)."""
+    if len(dataset.input_shape) != 3:
+        raise ValueError(f"Pixel shuffling needs images; {dataset.name} has examples shaped "
+                         f"{dataset.input_shape}.")
+    order = np.random.default_rng(seed).permutation(dataset.n_features)
+
+    def scramble(X: np.ndarray) -> np.ndarray:
+        return X.reshape(len(X), -1)[:, order].reshape(X.shape)
+
+    return dataclasses.replace(dataset, name=f"{dataset.name} (pixels shuffled)",
+                               X_train=scramble(dataset.X_train), X_test=scramble(dataset.X_test),
+                               params={**dataset.params, "shuffle_pixels_seed": seed})
+
+
+class ArchRace:
+    """Train an MLP and a CNN on the same images with the same TrainConfig; compare them.
+
+    Fitted attributes: ``results_`` (a DataFrame with one row per family: params, test_accuracy,
+    train_seconds, epochs, status), ``trainers_`` (family -> Trainer), ``specs_`` (family ->
+    build_model spec) and ``dataset_`` (the data both saw).
+    """
+
+    FAMILIES = ("mlp", "cnn")
+
+    def __init__(self, mlp_hidden: Sequence[int] = (128,), cnn_channels: Sequence[int] = (8, 16),
+                 epochs: int = 10, lr: float = 0.003, batch_size: int = 64,
+                 shuffle_pixels: bool = False, seed: int = 0, device: str = "auto"):
+        self.mlp_hidden, self.cnn_channels = mlp_hidden, cnn_channels
+        self.epochs, self.lr, self.batch_size = epochs, lr, batch_size
+        self.shuffle_pixels, self.seed, self.device = shuffle_pixels, seed, device
+
+    def config(self) -> TrainConfig:
+        """The one TrainConfig both models train with (validated: bad values raise ValueError)."""
+        return TrainConfig(optimizer="adam", lr=self.lr, batch_size=self.batch_size,
+                           epochs=int(self.epochs), seed=self.seed, device=self.device)
+
+    def model_specs(self) -> dict[str, dict]:
+        return {"mlp": {"family": "mlp", "params": {"hidden": [int(h) for h in self.mlp_hidden]}},
+                "cnn": {"family": "cnn", "params": {"channels": [int(c) for c in self.cnn_channels],
+                                                    "hidden": [64]}}}
+
+    def fit(self, dataset: Dataset, progress: Callable[[int, int], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> ArchRace:
+        """Train both models one after the other; ``progress(done, total)`` counts epochs and
+        ``should_stop()`` (checked every epoch) cancels. Returns self."""
+        if len(dataset.input_shape) != 3 or dataset.task != "classification":
+            raise ValueError("The race needs an image classification dataset such as digits or "
+                             f"mnist5k; {dataset.name} is not one.")
+        cfg = self.config()
+        ds = shuffle_pixels(dataset, self.seed) if self.shuffle_pixels else dataset
+        specs = self.model_specs()
+        total, done = cfg.epochs * len(self.FAMILIES), 0
+        rows, trainers = [], {}
+        for family in self.FAMILIES:
+            seed_everything(cfg.seed)  # each model starts from the same seeded state
+            model = build_model(specs[family], ds)
+            trainer = Trainer(model, ds, cfg)
+            while not trainer.done:
+                check_stop(should_stop)
+                trainer.run(epochs=1)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+            trainers[family] = trainer
+            rows.append({"family": family, "params": count_parameters(model),
+                         "test_accuracy": evaluate(model, ds)["accuracy"],
+                         "train_seconds": trainer.train_seconds, "epochs": trainer.epoch,
+                         "status": trainer.status})
+        self.results_ = pd.DataFrame(rows).set_index("family")
+        self.trainers_, self.specs_, self.dataset_ = trainers, specs, ds
+        return self
+
+    def __repr__(self) -> str:
+        return (f"ArchRace(mlp_hidden={list(self.mlp_hidden)}, cnn_channels="
+                f"{list(self.cnn_channels)}, epochs={self.epochs}, lr={self.lr}, "
+                f"batch_size={self.batch_size}, shuffle_pixels={self.shuffle_pixels}, "
+                f"seed={self.seed})")

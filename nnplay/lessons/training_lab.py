@@ -1,0 +1,166 @@
+"""The Training lab's setups: the overfitting preset, the techniques that close its gap, helpers.
+
+The preset is a small training set (100 handwritten digits) and a large network (two layers of
+256) trained long enough with Adam at a high rate that the validation loss climbs while the
+training loss falls to zero. Each technique is a function from one LabSetup to another, so
+switching techniques on is composing them, and every number the page shows comes from training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from nnplay.data.dataset import Dataset
+from nnplay.train.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class LabSetup:
+    """Everything one lab run needs: the data, how many training rows, the model and the config."""
+
+    dataset: str                                  # a registered dataset name
+    train_rows: int | None                        # keep this many training rows; None = all
+    model_spec: dict                              # {"family": ..., "params": {...}}
+    config: TrainConfig
+    dataset_params: dict = field(default_factory=dict)
+    label: str = ""                               # a short name for run lists, e.g. "preset + L2"
+
+
+@dataclass(frozen=True)
+class Technique:
+    """A way to fight overfitting, what it does, and how it changes a LabSetup."""
+
+    name: str
+    title: str
+    explains: str
+    apply: Callable[[LabSetup], LabSetup]
+
+
+OVERFITTING = LabSetup(
+    dataset="digits", train_rows=100,
+    model_spec={"family": "mlp", "params": {"hidden": [256, 256], "activation": "relu",
+                                            "dropout": 0.0}},
+    config=TrainConfig(optimizer="adam", lr=0.01, batch_size=16, epochs=100, seed=0),
+)
+L2_STRENGTH = 1e-3
+DROPOUT_RATE = 0.5
+PATIENCE = 10
+
+
+def _with_params(setup: LabSetup, **params) -> LabSetup:
+    spec = {"family": setup.model_spec["family"], "params": {**setup.model_spec["params"], **params}}
+    return replace(setup, model_spec=spec)
+
+
+TECHNIQUES: dict[str, Technique] = {t.name: t for t in (
+    Technique("l2", f"L2 weight decay ({L2_STRENGTH:g})",
+              "Pulls every weight towards zero each step, so the network cannot grow the huge "
+              "weights it needs to memorise individual examples.",
+              lambda s: replace(s, config=s.config.replace(l2=L2_STRENGTH))),
+    Technique("dropout", f"Dropout ({DROPOUT_RATE:g})",
+              "Switches off a random half of the hidden neurons at every step, so no neuron can "
+              "rely on a few others to recognise one particular example.",
+              lambda s: _with_params(s, dropout=DROPOUT_RATE)),
+    Technique("early_stopping", f"Early stopping (patience {PATIENCE})",
+              "Watches the validation loss and stops when it has not improved for a while, "
+              "putting back the weights of the best epoch.",
+              lambda s: replace(s, config=s.config.replace(early_stopping=PATIENCE,
+                                                           restore_best=True))),
+    Technique("more_data", "More data (every training row)",
+              "Uses all the training rows instead of 100: the real cure, when you can get it.",
+              lambda s: replace(s, train_rows=None)),
+)}
+
+
+def overfitting_setup(techniques: Iterable[str] = ()) -> LabSetup:
+    """The overfitting preset with the named techniques (keys of TECHNIQUES) switched on."""
+    setup, names = OVERFITTING, list(techniques)
+    for name in names:
+        if name not in TECHNIQUES:
+            raise ValueError(f"Unknown technique {name!r}; choose from {', '.join(TECHNIQUES)}.")
+        setup = TECHNIQUES[name].apply(setup)
+    label = " + ".join(TECHNIQUES[n].title.split(" (")[0] for n in names) or "no technique"
+    return replace(setup, label=f"overfitting preset, {label}")
+
+
+def subsample_train(dataset: Dataset, n_rows: int | None, seed: int = 0) -> Dataset:
+    """A copy of ``dataset`` keeping ``n_rows`` training rows (stratified by class); test unchanged."""
+    if n_rows is None or n_rows >= dataset.n_train:
+        return dataset
+    n_rows = int(n_rows)
+    minimum = dataset.n_classes or 2
+    if n_rows < minimum:
+        raise ValueError(f"Keep at least {minimum} training rows (one per class), got {n_rows}.")
+    from sklearn.model_selection import train_test_split
+
+    stratify = dataset.y_train if dataset.task == "classification" else None
+    try:
+        keep, _ = train_test_split(np.arange(dataset.n_train), train_size=n_rows,
+                                   stratify=stratify, random_state=seed)
+    except ValueError:  # a class too rare to stratify: fall back to a plain random draw
+        keep, _ = train_test_split(np.arange(dataset.n_train), train_size=n_rows,
+                                   random_state=seed)
+    keep = np.sort(keep)
+    extra = {**dataset.extra, "train_rows": n_rows}
+    for key in ("sensitive_train",):
+        if key in extra and hasattr(extra[key], "iloc"):
+            extra[key] = extra[key].iloc[keep].reset_index(drop=True)
+    return replace(dataset, X_train=dataset.X_train[keep], y_train=dataset.y_train[keep],
+                   extra=extra)
+
+
+def prepare(setup: LabSetup, dataset: Dataset | None = None):
+    """(model, dataset) for a setup: loads and trims the data, seeds, builds a fresh model."""
+    from nnplay import data
+    from nnplay.models import build_model
+    from nnplay.train import seed_everything
+
+    ds = dataset if dataset is not None else data.load(setup.dataset, **setup.dataset_params)
+    ds = subsample_train(ds, setup.train_rows, seed=setup.config.seed)
+    seed_everything(setup.config.seed)
+    return build_model(setup.model_spec, ds), ds
+
+
+def generalisation_gap(model, dataset: Dataset) -> dict:
+    """Loss and headline metric on the training rows and the test rows, and their differences."""
+    from nnplay.train import evaluate
+
+    train, test = evaluate(model, dataset, "train"), evaluate(model, dataset, "test")
+    gap = {"train_loss": train["loss"], "test_loss": test["loss"],
+           "loss_gap": test["loss"] - train["loss"]}
+    if "accuracy" in train:
+        gap.update(train_accuracy=train["accuracy"], test_accuracy=test["accuracy"],
+                   accuracy_gap=train["accuracy"] - test["accuracy"])
+    else:
+        gap.update(train_r2=train["r2"], test_r2=test["r2"], r2_gap=train["r2"] - test["r2"])
+    return gap
+
+
+def parse_hidden(text: str) -> list[int]:
+    """'64,32' -> [64, 32]; '' or '0' -> [] (no hidden layer). ValueError says what to type."""
+    text = str(text).strip()
+    if text in ("", "0", "none"):
+        return []
+    try:
+        sizes = [int(part) for part in text.replace(" ", "").split(",")]
+    except ValueError:
+        raise ValueError(f"Hidden layers are comma-separated sizes such as 64,32; got {text!r}.") \
+            from None
+    if any(not 1 <= s <= 4096 for s in sizes) or len(sizes) > 10:
+        raise ValueError(f"Use 1 to 10 hidden layers of 1 to 4096 neurons each; got {text!r}.")
+    return sizes
+
+
+def families_for(dataset: Dataset) -> list[str]:
+    """Model families that can take this dataset: mlp always, cnn for images once registered."""
+    from nnplay.models import families
+    from nnplay.train.workspace import input_kind
+
+    kind = input_kind(dataset)
+    out = ["mlp"]
+    if kind == "image" and "cnn" in families():
+        out.append("cnn")
+    return out

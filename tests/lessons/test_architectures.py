@@ -1,0 +1,86 @@
+"""The architecture guide and the MLP-vs-CNN race: real training through the Trainer, the numbers
+it reports, seeds, progress and cancelling, and what shuffling the pixels does."""
+
+import numpy as np
+import pytest
+
+from nnplay import data
+from nnplay.lessons.architectures import ArchRace, guide_table, shuffle_pixels, suggest_families
+from nnplay.models import count_parameters
+from nnplay.train import evaluate
+from nnplay.train.jobs import Cancelled
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load("digits")
+
+
+@pytest.fixture(scope="module")
+def race(digits):
+    return ArchRace(mlp_hidden=(64,), epochs=4, lr=0.01).fit(digits)
+
+
+def test_race_trains_both_and_reports_their_own_numbers(race, digits):
+    table = race.results_
+    assert list(table.index) == ["mlp", "cnn"]
+    for family in ("mlp", "cnn"):
+        trainer = race.trainers_[family]
+        assert trainer.status == "completed" and trainer.epoch == 4
+        assert table.loc[family, "params"] == count_parameters(trainer.model)
+        assert table.loc[family, "test_accuracy"] == pytest.approx(
+            evaluate(trainer.model, digits)["accuracy"])
+        assert table.loc[family, "train_seconds"] == pytest.approx(trainer.train_seconds)
+        assert table.loc[family, "test_accuracy"] > 0.85  # chance is 0.1
+    assert race.specs_["cnn"]["family"] == "cnn"
+    # 64 pixels -> 64 hidden units -> 10 classes, weights and biases
+    assert table.loc["mlp", "params"] == 64 * 64 + 64 + 64 * 10 + 10
+
+
+def test_same_seed_same_race(race, digits):
+    again = ArchRace(mlp_hidden=(64,), epochs=4, lr=0.01).fit(digits)
+    np.testing.assert_allclose(again.results_["test_accuracy"], race.results_["test_accuracy"])
+
+
+def test_shuffled_pixels_hurt_the_cnn_more_than_the_mlp(race, digits):
+    shuffled = ArchRace(mlp_hidden=(64,), epochs=4, lr=0.01, shuffle_pixels=True).fit(digits)
+    drop = race.results_["test_accuracy"] - shuffled.results_["test_accuracy"]
+    assert drop["cnn"] > drop["mlp"] + 0.02
+    assert "shuffled" in shuffled.dataset_.name
+
+
+def test_shuffle_is_one_fixed_permutation_of_each_image(digits):
+    mixed = shuffle_pixels(digits, seed=3)
+    assert mixed.X_train.shape == digits.X_train.shape
+    flat, orig = mixed.X_train.reshape(len(mixed.X_train), -1), digits.X_train.reshape(
+        len(digits.X_train), -1)
+    np.testing.assert_array_equal(np.sort(flat, 1), np.sort(orig, 1))
+    order = np.random.default_rng(3).permutation(64)
+    np.testing.assert_array_equal(flat, orig[:, order])
+    np.testing.assert_array_equal(mixed.y_test, digits.y_test)
+    with pytest.raises(ValueError, match="images"):
+        shuffle_pixels(data.load("iris"))
+
+
+def test_progress_counts_epochs_and_cancel_stops(digits):
+    seen = []
+    ArchRace(epochs=2).fit(digits, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    with pytest.raises(Cancelled):
+        ArchRace(epochs=2).fit(digits, should_stop=lambda: True)
+
+
+def test_race_refuses_data_that_is_not_images():
+    with pytest.raises(ValueError, match="image classification"):
+        ArchRace().fit(data.load("iris"))
+    with pytest.raises(ValueError, match="lr"):
+        ArchRace(lr=-1.0).config()
+
+
+def test_guide_suggests_a_family_per_kind_of_data(digits):
+    assert suggest_families(digits)[0] == "cnn"
+    assert suggest_families(data.load("iris")) == ["mlp"]
+    assert suggest_families(data.load("reverse_sequence", n=20))[0] == "transformer"
+    assert suggest_families(data.load("sine_forecast", n=20))[0] == "lstm"
+    table = guide_table()
+    assert set(table["family"]) == {"mlp", "cnn", "lstm", "transformer"}

@@ -1,0 +1,199 @@
+"""The Playground engine: feature transforms, limits, URL state, grids, pacing, and that it learns."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nnplay import train
+from nnplay.lessons import playground as pg
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_transform_features_computes_each_playground_input():
+    X = np.array([[1.0, 2.0], [-0.5, 3.0]], dtype=np.float32)
+    out = pg.transform_features(X, list(pg.FEATURES))
+    expected = [[1, 2, 1, 4, 2, np.sin(1), np.sin(2)],
+                [-0.5, 3, 0.25, 9, -1.5, np.sin(-0.5), np.sin(3)]]
+    assert out.dtype == np.float32 and out.shape == (2, 7)
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_featurize_keeps_labels_and_names_the_features():
+    raw = pg.load_raw(pg.PlaygroundSettings(dataset="xor"))
+    ds = pg.featurize(raw, ("x1x2", "sin_x2"))
+    assert ds.feature_names == ["X₁·X₂", "sin X₂"] and ds.n_features == 2
+    np.testing.assert_array_equal(ds.y_test, raw.y_test)
+    np.testing.assert_allclose(ds.X_train[:, 0], raw.X_train[:, 0] * raw.X_train[:, 1], rtol=1e-5)
+
+
+def test_grid_uses_the_training_transforms_and_matches_predict_proba():
+    s = pg.PlaygroundSettings(dataset="circle", features=("x1", "x1_sq", "sin_x2"), hidden=(5, 3))
+    session = pg.PlaygroundSession(s)
+    session.run_chunk(epochs=3)
+    grid = pg.output_grid(session.model, s.features, (-6, 6), (-6, 6), "classification",
+                          resolution=12)
+    gx, gy = np.meshgrid(grid.xs, grid.ys)
+    points = pg.transform_features(np.column_stack([gx.ravel(), gy.ravel()]), s.features)
+    expected = train.predict_proba(session.model, points)[:, 1].reshape(12, 12)
+    np.testing.assert_allclose(grid.output, expected, atol=1e-6)
+    assert [n.shape for n in grid.neurons] == [(5, 12, 12), (3, 12, 12)]
+    first = session.model.linear_layers()[0]
+    with torch.no_grad():
+        layer1 = torch.tanh(first(torch.as_tensor(points))).T.reshape(5, 12, 12).numpy()
+    np.testing.assert_allclose(grid.neurons[0], layer1, atol=1e-6)
+    assert grid.neurons[0].std() > 0.01   # the neurons' maps vary over the plane
+
+
+def test_zero_hidden_layers_is_a_linear_model_that_solves_circle_with_squares():
+    s = pg.PlaygroundSettings(dataset="circle", features=("x1_sq", "x2_sq"), hidden=(),
+                              optimizer="adam", lr=0.1, batch_size=0, epochs=150)
+    session = pg.PlaygroundSession(s)
+    session.run_chunk(epochs=150)
+    assert len(pg.network_weights(session.model)) == 1
+    assert session.metrics()["val_accuracy"] >= 0.95
+    grid = pg.output_grid(session.model, s.features, (-6, 6), (-6, 6), "classification", 8)
+    assert grid.neurons == []
+
+
+def test_same_settings_same_numbers():
+    s = pg.PlaygroundSettings(dataset="spiral", noise=20, hidden=(6, 6), dropout=0.1,
+                              optimizer="momentum", lr=0.1)
+    # One after the other: the Trainer draws dropout masks from torch's global generator.
+    a = pg.PlaygroundSession(s)
+    a.run_chunk(epochs=4)
+    b = pg.PlaygroundSession(s)
+    b.run_chunk(epochs=2)
+    b.run_chunk(epochs=2)
+    assert [h["loss"] for h in a.trainer.history] == [h["loss"] for h in b.trainer.history]
+
+
+def test_regression_and_multiclass_outputs():
+    reg = pg.PlaygroundSession(pg.PlaygroundSettings(problem="regression", dataset="plane",
+                                                     hidden=(), optimizer="adam", batch_size=0))
+    reg.run_chunk(epochs=200)
+    assert reg.metrics()["val_r2"] > 0.95
+    blobs = pg.PlaygroundSession(pg.PlaygroundSettings(dataset="blobs", n_classes=5, hidden=(8,),
+                                                       optimizer="adam", batch_size=0))
+    blobs.run_chunk(epochs=100)
+    grid = pg.output_grid(blobs.model, ("x1", "x2"), (-6, 6), (-6, 6), "classification", 10)
+    assert set(np.unique(grid.output)) <= {0, 1, 2, 3, 4} and len(np.unique(grid.output)) == 5
+    assert grid.confidence.min() >= 0.2 and blobs.metrics()["val_accuracy"] > 0.9
+
+
+@pytest.mark.parametrize("hidden, fragment", [((4,) * 9, "At most 8 hidden layers"),
+                                              ((33,), "1 to 32 neurons"), ((4, 0), "1 to 32")])
+def test_network_limits(hidden, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        pg.PlaygroundSettings(hidden=hidden)
+    assert pg.check_hidden((32,) * 8) == (32,) * 8
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"dataset": "plane"}, "not a classification set"), ({"lr": 0.05}, "lr must be one of"),
+    ({"features": ()}, "at least one input feature"), ({"noise": 60}, "noise must be 0 to 50"),
+    ({"batch_size": 7}, "batch_size must be one of"), ({"features": ("x3",)}, "Unknown feature"),
+])
+def test_impossible_settings_say_what_to_change(changes, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        pg.PlaygroundSettings(**changes)
+
+
+def test_url_round_trip_keeps_every_setting():
+    s = pg.PlaygroundSettings(problem="regression", dataset="gauss_regression", noise=15,
+                              train_pct=70, batch_size=0, data_seed=3, features=("x1", "sin_x2"),
+                              hidden=(), activation="relu", lr=0.3, regularization="l2",
+                              reg_rate=0.01, optimizer="adam", dropout=0.2, schedule="cosine",
+                              early_stopping=20, epochs=500, seed=7, show_test=True)
+    params = pg.to_query_params(s, hide={"lr", "activation"})
+    assert params["hidden"] == "none" and params["hide"] == "activation,lr"
+    back, hide, problems = pg.from_query_params(params)
+    assert back == s and hide == {"lr", "activation"} and problems == []
+
+
+def test_bad_url_values_are_reported_and_skipped():
+    back, hide, problems = pg.from_query_params(
+        {"dataset": "spiral", "lr": "fast", "hidden": "8,99", "hide": "lr,colour", "noise": "10"})
+    assert back.dataset == "spiral" and back.noise == 10
+    assert back.lr == pg.DEFAULTS.lr and back.hidden == pg.DEFAULTS.hidden
+    assert hide == {"lr"} and len(problems) == 3
+    assert any("colour" in p for p in problems) and any("32 neurons" in p for p in problems)
+    regression, _, problems = pg.from_query_params({"dataset": "plane"})
+    assert regression.problem == "regression" and problems == []
+
+
+def test_chunk_pacer_aims_at_its_time_budget():
+    pacer = pg.ChunkPacer(target_seconds=0.05, max_epochs=200)
+    assert pacer.next_epochs() == 1
+    pacer.record(10, 0.1)                 # 10 ms per epoch
+    assert pacer.next_epochs() == 5
+    pacer.record(5, 0.005)                # 1 ms per epoch: the average moves halfway
+    assert pacer.next_epochs() == int(0.05 / 0.0055)
+    for _ in range(20):
+        pacer.record(100, 1e-5)
+    assert pacer.next_epochs() == 200
+
+
+def test_snapshots_best_epoch_and_diff():
+    s = pg.PlaygroundSettings(dataset="gauss", hidden=(2,))
+    session = pg.PlaygroundSession(s)
+    with pytest.raises(ValueError, match="at least one epoch"):
+        pg.take_snapshot(session, 1)
+    session.run_chunk(epochs=6)
+    snap = pg.take_snapshot(session, 1)
+    losses = [h["val_loss"] for h in snap.history]
+    assert snap.best_epoch == int(np.argmin(losses)) + 1 and snap.label.startswith("#1: gauss")
+    session.run_chunk(epochs=2)
+    assert len(snap.history) == 6      # a snapshot does not follow the run
+    assert pg.settings_diff(s, s.replace(lr=0.1, hidden=(4, 4))) == ["hidden: 2 → 4,4",
+                                                                      "lr: 0.03 → 0.1"]
+
+
+def test_objective_shows_the_regularisation_rate():
+    assert r"0.003 \sum_w |w|" in pg.objective_latex(
+        pg.PlaygroundSettings(regularization="l1", reg_rate=0.003))
+    assert "y_i)^2" in pg.objective_latex(pg.PlaygroundSettings(problem="regression",
+                                                                dataset="plane"))
+
+
+SPIRAL = pg.PlaygroundSettings(dataset="spiral", noise=0, train_pct=50, features=("x1", "x2"),
+                               hidden=(8, 8, 8), activation="tanh", optimizer="adam", lr=0.03,
+                               batch_size=32, epochs=1000, seed=0)
+
+
+@pytest.mark.slow
+def test_spiral_reaches_95_percent_within_1000_epochs():
+    session = pg.PlaygroundSession(SPIRAL)
+    session.run_chunk(epochs=1000)
+    accuracy = [h["val_accuracy"] for h in session.trainer.history]
+    assert len(accuracy) == 1000
+    assert max(accuracy) >= 0.95 and accuracy[-1] >= 0.95
+
+
+@pytest.mark.slow
+def test_spiral_through_the_cli():
+    cmd = [sys.executable, "-m", "nnplay", "train", "--dataset", "spiral", "--n", "500",
+           "--test-size", "0.5", "--noise", "0", "--hidden", "8,8,8", "--activation", "tanh",
+           "--optimizer", "adam", "--lr", "0.03", "--batch-size", "32", "--epochs", "1000",
+           "--seed", "0", "--json"]
+    # One OpenMP thread: on a busy 2-core machine a second one makes tiny nets ~30x slower.
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["epochs_run"] == 1000 and summary["test_accuracy"] >= 0.95
+
+
+def test_single_thread_restores_the_thread_count():
+    before = torch.get_num_threads()
+    with pg.single_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
+from nnplay.ui.models_panel import models_panel
 from nnplay.ui.pages import SECTIONS, available_lessons
+from nnplay.ui.workspace import show_notice
 
 st.set_page_config(page_title="nnplay", page_icon=":material/psychology:", layout="wide")
 
@@ -14,4 +16,7 @@ for lesson in available_lessons():
 ordered = {"nnplay": sections.pop("nnplay")}
 ordered.update({name: sections[name] for name in SECTIONS if name in sections})
 
-st.navigation(ordered).run()
+page = st.navigation(ordered)
+models_panel()   # "Your models": the session's workspace, on every page
+page.run()
+show_notice()    # what the workspace did on the learner's behalf during this run

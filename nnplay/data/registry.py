@@ -126,6 +126,8 @@ def load(name: str, **params) -> Dataset:
             full[key] = check(full[key])
     ds = loader(**full)
     ds.params = dict(full)
+    # what rebuilds it: derived datasets (nnplay.data.derive) keep this and add their steps
+    ds.extra["loaded_as"] = {"name": info.name, "params": dict(full)}
     if not ds.description:
         ds.description = info.description
     return ds

@@ -10,6 +10,7 @@ train split only, so the test split stays unseen.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -129,9 +130,9 @@ def _parse(text: str, max_rows: int, sep: str = ",") -> pd.DataFrame:
     return frame
 
 
-def _read_frame(source, max_bytes: int, max_rows: int) -> tuple[pd.DataFrame, str | None]:
+def _read_frame(source, max_bytes: int, max_rows: int) -> tuple[pd.DataFrame, str | None, str]:
     data, stem = _read_bytes(source, max_bytes)
-    return _parse(_decode(data), max_rows), stem
+    return _parse(_decode(data), max_rows), stem, hashlib.sha256(data).hexdigest()
 
 
 def _kind(column: pd.Series) -> str:
@@ -156,7 +157,7 @@ def _infer_task(target: pd.Series) -> str:
 
 def inspect_csv(source, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS) -> CsvPreview:
     """Preview a CSV (bytes, path or file object) without building a Dataset."""
-    frame, _ = _read_frame(source, max_bytes, max_rows)
+    frame, _, _ = _read_frame(source, max_bytes, max_rows)
     target = frame.columns[-1]
     return CsvPreview(columns=list(frame.columns),
                       dtypes={c: _kind(frame[c]) for c in frame.columns},
@@ -279,7 +280,7 @@ def from_csv(source, target: str | None = None, task: str | None = None,
     if task is not None and task not in TASKS:
         raise ValueError(f"task must be 'classification', 'regression' or None (infer it), "
                          f"got {task!r}.")
-    frame, stem = _read_frame(source, max_bytes, max_rows)
+    frame, stem, sha256 = _read_frame(source, max_bytes, max_rows)
     target = frame.columns[-1] if target is None else str(target).strip()
     if target not in frame.columns:
         raise ValueError(f"Target column {target!r} is not in the file; its columns are: "
@@ -327,7 +328,8 @@ def from_csv(source, target: str | None = None, task: str | None = None,
                  f"{X.shape[1] - n_numeric} one-hot) with the mean and std of the training split")
     if split_note:
         notes.append(split_note)
-    extra = {"preprocessing": notes, "scaler_mean": mean, "scaler_std": std, "target": target}
+    extra = {"preprocessing": notes, "scaler_mean": mean, "scaler_std": std, "target": target,
+             "upload": {"sha256": sha256, "sensitive": sensitive}}
     if sensitive:
         extra["sensitive_columns"] = sensitive
         extra["sensitive_train"] = frame[sensitive].iloc[train].reset_index(drop=True)

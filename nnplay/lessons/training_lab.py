@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from nnplay.data.dataset import Dataset
+from nnplay.data.derive import subsample_train
 from nnplay.train.config import TrainConfig
 
 
@@ -84,32 +83,6 @@ def overfitting_setup(techniques: Iterable[str] = ()) -> LabSetup:
         setup = TECHNIQUES[name].apply(setup)
     label = " + ".join(TECHNIQUES[n].title.split(" (")[0] for n in names) or "no technique"
     return replace(setup, label=f"overfitting preset, {label}")
-
-
-def subsample_train(dataset: Dataset, n_rows: int | None, seed: int = 0) -> Dataset:
-    """A copy of ``dataset`` keeping ``n_rows`` training rows (stratified by class); test unchanged."""
-    if n_rows is None or n_rows >= dataset.n_train:
-        return dataset
-    n_rows = int(n_rows)
-    minimum = dataset.n_classes or 2
-    if n_rows < minimum:
-        raise ValueError(f"Keep at least {minimum} training rows (one per class), got {n_rows}.")
-    from sklearn.model_selection import train_test_split
-
-    stratify = dataset.y_train if dataset.task == "classification" else None
-    try:
-        keep, _ = train_test_split(np.arange(dataset.n_train), train_size=n_rows,
-                                   stratify=stratify, random_state=seed)
-    except ValueError:  # a class too rare to stratify: fall back to a plain random draw
-        keep, _ = train_test_split(np.arange(dataset.n_train), train_size=n_rows,
-                                   random_state=seed)
-    keep = np.sort(keep)
-    extra = {**dataset.extra, "train_rows": n_rows}
-    for key in ("sensitive_train",):
-        if key in extra and hasattr(extra[key], "iloc"):
-            extra[key] = extra[key].iloc[keep].reset_index(drop=True)
-    return replace(dataset, X_train=dataset.X_train[keep], y_train=dataset.y_train[keep],
-                   extra=extra)
 
 
 def prepare(setup: LabSetup, dataset: Dataset | None = None):

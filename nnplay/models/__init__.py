@@ -8,12 +8,12 @@ with output shapes, parameters and multiply-accumulates.
 from nnplay.models.activations import ACTIVATIONS, activation_and_derivative, activation_module
 from nnplay.models.cnn import CNN, cnn, conv_output_size
 from nnplay.models.mlp import MLP, count_parameters, mlp
-from nnplay.models.registry import build_model, families, register_family
+from nnplay.models.registry import ModelSpec, build_model, families, register_family
 from nnplay.models.rnn import RNN, gradient_through_time, rnn
 from nnplay.models.summary import summary
 from nnplay.models.transformer import Transformer, scaled_dot_product_attention_steps, transformer
 
 __all__ = ["ACTIVATIONS", "CNN", "MLP", "RNN", "Transformer", "activation_and_derivative",
-           "activation_module", "build_model", "cnn", "conv_output_size", "count_parameters",
+           "ModelSpec", "activation_module", "build_model", "cnn", "conv_output_size", "count_parameters",
            "families", "gradient_through_time", "mlp", "register_family", "rnn",
            "scaled_dot_product_attention_steps", "summary", "transformer"]

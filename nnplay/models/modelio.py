@@ -1,10 +1,11 @@
-"""Save and load a trained model as two files: its weights and a JSON config that rebuilds it.
+"""Save and load a model as its weights plus its record: two files, or one zip of both.
 
-The weights are a safetensors file (the default) or a torch state_dict file (.pt); the config
-holds the model spec ``{"family", "params"}``, the dataset's name and parameters and the
-training config. Loading never runs code from a file: safetensors holds tensors only, and torch
-files load with ``weights_only=True``. A file that is not a model, is too large, or does not
-match its config raises ValueError with what is wrong.
+The weights are a safetensors file (the default) or a torch state_dict file (.pt); the JSON holds
+the model's ModelRecord (spec, dataset reference, training config, history, metrics, lesson).
+Loading never runs code from a file: safetensors holds tensors only, torch files load with
+``weights_only=True``, and a zip is read for its two named members only, each size-checked.
+A file that is not a model, is too large, or does not match its record raises ValueError with
+what is wrong. Files saved by nnplay 0.1 (config version 1) still load.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import json
 import os
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,40 +24,40 @@ from torch import nn
 from nnplay.data.dataset import Dataset
 
 FORMAT = "nnplay-model"
-VERSION = 1
+VERSION = 2
 WEIGHT_FORMATS = {"safetensors": ".safetensors", "state_dict": ".pt"}
 MAX_WEIGHTS_BYTES = 512 * 1024 * 1024   # far above any model nnplay trains
-MAX_CONFIG_BYTES = 1024 * 1024
+MAX_CONFIG_BYTES = 8 * 1024 * 1024      # a record with a long history stays far below
+BUNDLE_CONFIG, BUNDLE_WEIGHTS = "model.json", "model.safetensors"
 
 
 @dataclass
 class LoadedModel:
-    """A model rebuilt from its config and weights, with the dataset it was trained on."""
+    """A model rebuilt from its record and weights, with the dataset it was trained on."""
 
     model: nn.Module
-    spec: dict          # {"family": ..., "params": {...}}
+    record: object      # nnplay.train.record.ModelRecord
     dataset: Dataset
     config: dict        # the whole config JSON as read
 
+    @property
+    def spec(self) -> dict:
+        return self.record.spec.to_dict()
+
     def __repr__(self) -> str:
-        return f"LoadedModel({self.spec.get('family')!r} on {self.dataset.name!r})"
+        return f"LoadedModel({self.record.spec.family!r} on {self.dataset.name!r})"
 
 
-def model_config(spec: dict, dataset: Dataset, train_config: dict | None = None,
-                 weights: str = "safetensors", model: nn.Module | None = None) -> dict:
+def model_config(model: nn.Module, record, dataset: Dataset,
+                 weights: str = "safetensors") -> dict:
     """The JSON-able config that, with the weights, rebuilds the model on the same data."""
     if weights not in WEIGHT_FORMATS:
         raise ValueError(f"weights must be one of {', '.join(WEIGHT_FORMATS)}, got {weights!r}.")
-    config = {
-        "format": FORMAT, "version": VERSION, "weights": weights,
-        "family": spec.get("family", "mlp"), "params": dict(spec.get("params", {})),
-        "dataset": {"name": dataset.name, "params": dict(dataset.params), "task": dataset.task,
-                    "input_shape": list(dataset.input_shape), "n_outputs": dataset.n_outputs},
-        "train_config": dict(train_config or {}),
-    }
-    if model is not None:
-        config["tensors"] = {k: list(v.shape) for k, v in model.state_dict().items()}
-    return config
+    return {"format": FORMAT, "version": VERSION, "weights": weights,
+            "record": record.to_dict(),
+            "data_shape": {"input_shape": list(dataset.input_shape),
+                           "n_outputs": dataset.n_outputs, "task": dataset.task},
+            "tensors": {k: list(v.shape) for k, v in model.state_dict().items()}}
 
 
 def weights_bytes(model: nn.Module, weights: str = "safetensors") -> bytes:
@@ -72,20 +74,30 @@ def weights_bytes(model: nn.Module, weights: str = "safetensors") -> bytes:
     raise ValueError(f"weights must be one of {', '.join(WEIGHT_FORMATS)}, got {weights!r}.")
 
 
-def export_model(model: nn.Module, spec: dict, dataset: Dataset, train_config: dict | None = None,
+def export_model(model: nn.Module, record, dataset: Dataset,
                  weights: str = "safetensors") -> tuple[bytes, str]:
-    """(weights file bytes, config JSON text) for a download button or two files."""
-    config = model_config(spec, dataset, train_config, weights, model)
-    return weights_bytes(model, weights), json.dumps(config, indent=2, sort_keys=True)
+    """(weights file bytes, record JSON text) for two download buttons or two files."""
+    config = model_config(model, record, dataset, weights)
+    return weights_bytes(model, weights), json.dumps(config, indent=2, sort_keys=True,
+                                                     allow_nan=False)
 
 
-def save_model(path: str | os.PathLike, model: nn.Module, spec: dict, dataset: Dataset,
-               train_config: dict | None = None, weights: str = "safetensors"
-               ) -> tuple[Path, Path]:
+def export_bundle(model: nn.Module, record, dataset: Dataset) -> bytes:
+    """One zip holding model.json (the record) and model.safetensors: one download."""
+    blob, text = export_model(model, record, dataset)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(BUNDLE_CONFIG, text)
+        zf.writestr(BUNDLE_WEIGHTS, blob)
+    return buf.getvalue()
+
+
+def save_model(path: str | os.PathLike, model: nn.Module, record, dataset: Dataset,
+               weights: str = "safetensors") -> tuple[Path, Path]:
     """Write ``<path>.safetensors`` (or ``.pt``) and ``<path>.json``; returns both paths."""
     stem = Path(path)
     stem = stem.with_suffix("") if stem.suffix in (".json", *WEIGHT_FORMATS.values()) else stem
-    blob, text = export_model(model, spec, dataset, train_config, weights)
+    blob, text = export_model(model, record, dataset, weights)
     weights_path = stem.parent / (stem.name + WEIGHT_FORMATS[weights])
     config_path = stem.parent / (stem.name + ".json")
     weights_path.write_bytes(blob)
@@ -134,9 +146,38 @@ def read_config(source) -> dict:
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ValueError("The config file is not an nnplay model config (it has no "
                          f"\"format\": \"{FORMAT}\"); upload the .json saved with the model.")
-    if not isinstance(config.get("params"), dict) or not isinstance(config.get("dataset"), dict):
+    if config.get("version", 1) >= 2:
+        if not isinstance(config.get("record"), dict):
+            raise ValueError("The model config lacks its \"record\" section.")
+    elif not isinstance(config.get("params"), dict) or not isinstance(config.get("dataset"), dict):
         raise ValueError("The model config lacks its \"params\" or \"dataset\" section.")
     return config
+
+
+def record_of(config: dict):
+    """The ModelRecord a config holds; a version 1 config (nnplay 0.1) is converted."""
+    from nnplay.data.ref import DatasetRef
+    from nnplay.train.config import TrainConfig
+    from nnplay.train.record import ModelRecord
+
+    if config.get("version", 1) >= 2:
+        return ModelRecord.from_dict(config["record"])
+    info = config["dataset"]
+    train_config = config.get("train_config") or None
+    return ModelRecord(
+        name=f"{config.get('family', 'mlp')} on {info.get('name', 'data')}",
+        spec={"family": config.get("family", "mlp"), "params": config["params"]},
+        dataset=DatasetRef(str(info.get("name") or "unknown"), dict(info.get("params") or {})),
+        lesson="upload", status="uploaded",
+        train_config=TrainConfig.from_dict(train_config) if train_config else None)
+
+
+def data_shape(config: dict) -> dict:
+    """input_shape, n_outputs and task the saved model expects (empty when not recorded)."""
+    if config.get("version", 1) >= 2:
+        return dict(config.get("data_shape") or {})
+    return {k: config["dataset"][k] for k in ("input_shape", "n_outputs", "task")
+            if k in config["dataset"]}
 
 
 def read_weights(source, max_bytes: int = MAX_WEIGHTS_BYTES) -> dict[str, torch.Tensor]:
@@ -192,33 +233,50 @@ def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
                          + "; ".join(problems) + ". Upload the config saved with these weights.")
 
 
-def load_model(weights, config, dataset: Dataset | None = None,
+def load_model(weights, config, dataset: Dataset | None = None, csv=None,
                max_bytes: int = MAX_WEIGHTS_BYTES) -> LoadedModel:
-    """Rebuild a saved model from its weights and config.
+    """Rebuild a saved model from its weights and config (record JSON).
 
-    ``dataset`` defaults to loading the config's dataset by name and parameters (data.load);
-    pass it for data that is not in the registry, such as an uploaded CSV.
+    The data comes from the record's DatasetRef: the registry, or for a model trained on an
+    uploaded CSV, that same file given as ``csv``. Pass ``dataset`` to use data you already have
+    (it must have the shapes the model expects).
     """
-    from nnplay import data
-    from nnplay.models import build_model
-
     cfg = read_config(config)
+    record = record_of(cfg)
     state = read_weights(weights, max_bytes)
-    info = cfg["dataset"]
     if dataset is None:
         try:
-            dataset = data.load(info.get("name", ""), **dict(info.get("params") or {}))
+            dataset = record.dataset.load(csv)
         except ValueError as err:
-            raise ValueError(f"The model was trained on {info.get('name')!r}, which cannot be "
-                             f"loaded here: {err}") from None
-    if list(dataset.input_shape) != list(info.get("input_shape", dataset.input_shape)) or \
-            dataset.n_outputs != info.get("n_outputs", dataset.n_outputs):
-        raise ValueError(f"The model expects inputs of shape {info.get('input_shape')} and "
-                         f"{info.get('n_outputs')} outputs, but {dataset.name!r} has "
+            raise ValueError(f"The model was trained on {record.dataset.label!r}, which cannot "
+                             f"be loaded here: {err}") from None
+    shape = data_shape(cfg)
+    if list(dataset.input_shape) != list(shape.get("input_shape", dataset.input_shape)) or \
+            dataset.n_outputs != shape.get("n_outputs", dataset.n_outputs):
+        raise ValueError(f"The model expects inputs of shape {shape.get('input_shape')} and "
+                         f"{shape.get('n_outputs')} outputs, but {dataset.name!r} has "
                          f"{list(dataset.input_shape)} and {dataset.n_outputs}.")
-    spec = {"family": cfg.get("family", "mlp"), "params": cfg["params"]}
-    model = build_model(spec, dataset)
+    model = record.spec.build(dataset)
     check_state_dict(model, state)
     model.load_state_dict(state, strict=True)
     model.eval()
-    return LoadedModel(model, spec, dataset, cfg)
+    return LoadedModel(model, record, dataset, cfg)
+
+
+def load_bundle(source, csv=None, dataset: Dataset | None = None,
+                max_bytes: int = MAX_WEIGHTS_BYTES) -> LoadedModel:
+    """Load a zip made by ``export_bundle`` (bytes, a path or an open file)."""
+    data = _read(source, max_bytes + MAX_CONFIG_BYTES, "model zip")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            sizes = {i.filename: i.file_size for i in zf.infolist()}
+            if BUNDLE_CONFIG not in sizes or BUNDLE_WEIGHTS not in sizes:
+                raise ValueError(f"The zip does not hold {BUNDLE_CONFIG} and {BUNDLE_WEIGHTS}; "
+                                 "upload a model zip downloaded from nnplay.")
+            if sizes[BUNDLE_CONFIG] > MAX_CONFIG_BYTES or sizes[BUNDLE_WEIGHTS] > max_bytes:
+                raise ValueError("The model zip's files are larger than any nnplay model.")
+            text, blob = zf.read(BUNDLE_CONFIG), zf.read(BUNDLE_WEIGHTS)
+    except zipfile.BadZipFile:
+        raise ValueError("The file is not a zip; upload the model zip downloaded from nnplay, "
+                         "or its weights and .json files.") from None
+    return load_model(blob, text, dataset=dataset, csv=csv, max_bytes=max_bytes)

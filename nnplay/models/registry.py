@@ -1,43 +1,96 @@
-"""Build any model family from a plain, JSON-able spec, so saved models can be rebuilt.
+"""Build any model family from a ModelSpec, so saved models can be rebuilt.
 
-A spec is ``{"family": "mlp", "params": {...}}``; ``build_model(spec, dataset)`` fills in the
-input and output sizes from the dataset. Each family registers its builder here once.
+A ``ModelSpec(family, params)`` is frozen and validated in one place: the family must be
+registered, and the parameters must be JSON-able settings its builder takes.
+``build_model(spec, dataset)`` fills in the input and output sizes from the dataset. Each family
+registers its builder here once, with the names of the settings a learner may give it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from torch import nn
 
 from nnplay.data.dataset import Dataset
 
-# family -> builder(dataset, **params) -> nn.Module
-_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+# family -> (builder(dataset, **params) -> nn.Module, accepted parameter names)
+_BUILDERS: dict[str, tuple[Callable[..., nn.Module], frozenset[str]]] = {}
 
 
-def register_family(name: str, builder: Callable[..., nn.Module]) -> None:
-    """Add a model family: builder(dataset, **params) returns a fresh nn.Module."""
-    _BUILDERS[name] = builder
+def register_family(name: str, builder: Callable[..., nn.Module],
+                    params: Iterable[str] = ()) -> None:
+    """Add a model family: builder(dataset, **params) returns a fresh nn.Module; ``params``
+    names the settings it accepts (checked by ModelSpec)."""
+    _BUILDERS[name] = (builder, frozenset(params))
 
 
 def families() -> list[str]:
     return list(_BUILDERS)
 
 
-def build_model(spec: dict, dataset: Dataset) -> nn.Module:
-    """A fresh model for ``dataset`` from ``{"family": ..., "params": {...}}``.
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which network to build: a registered family and its settings (sizes come from the data)."""
+
+    family: str = "mlp"                          # mlp | cnn | rnn | lstm | gru | transformer
+    params: dict = field(default_factory=dict)   # the builder's settings, e.g. {"hidden": [32]}
+
+    def __post_init__(self):
+        if self.family not in _BUILDERS:
+            raise ValueError(f"Unknown model family {self.family!r}; choose one of "
+                             f"{', '.join(_BUILDERS)}.")
+        if not isinstance(self.params, dict):
+            raise ValueError(f"A model's params are a dict of settings, got {self.params!r}.")
+        accepted = _BUILDERS[self.family][1]
+        unknown = sorted(set(self.params) - accepted)
+        if unknown:
+            raise ValueError(f"A {self.family} model does not take {', '.join(unknown)}; it "
+                             f"takes {', '.join(sorted(accepted))}.")
+        try:  # JSON round trip: tuples become lists, so equal specs compare equal
+            object.__setattr__(self, "params", json.loads(json.dumps(self.params)))
+        except (TypeError, ValueError):
+            raise ValueError(f"A {self.family} model's settings must be plain numbers, text, "
+                             f"lists or true/false, got {self.params!r}.") from None
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+    def build(self, dataset: Dataset) -> nn.Module:
+        """A fresh, randomly initialised model for ``dataset``."""
+        return build_model(self, dataset)
+
+    def to_dict(self) -> dict:
+        return {"family": self.family, "params": dict(self.params)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def of(cls, spec: ModelSpec | dict) -> ModelSpec:
+        """A ModelSpec from itself or from ``{"family": ..., "params": {...}}``."""
+        if isinstance(spec, ModelSpec):
+            return spec
+        if not isinstance(spec, dict):
+            raise ValueError(f"A model spec is {{'family': ..., 'params': {{...}}}}, got {spec!r}.")
+        return cls(spec.get("family", "mlp"), dict(spec.get("params") or {}))
+
+    def __repr__(self) -> str:
+        return f"ModelSpec({self.family!r}, {self.params!r})"
+
+
+def build_model(spec: ModelSpec | dict, dataset: Dataset) -> nn.Module:
+    """A fresh model for ``dataset`` from a ModelSpec or ``{"family": ..., "params": {...}}``.
 
     Unknown families or parameters raise ValueError naming what to change.
     """
-    family = spec.get("family", "mlp")
-    if family not in _BUILDERS:
-        raise ValueError(f"Unknown model family {family!r}; choose one of {', '.join(_BUILDERS)}.")
-    params = dict(spec.get("params", {}))
+    spec = ModelSpec.of(spec)
     try:
-        return _BUILDERS[family](dataset, **params)
+        return _BUILDERS[spec.family][0](dataset, **spec.params)
     except TypeError as err:
-        raise ValueError(f"Bad settings for a {family} model: {err}") from None
+        raise ValueError(f"Bad settings for a {spec.family} model: {err}") from None
 
 
 def _mlp_for(dataset: Dataset, hidden=(16, 16), activation="relu", dropout=0.0, init="default"):
@@ -85,8 +138,23 @@ def _transformer_for(dataset: Dataset, **params):
     return transformer(dataset.n_outputs, **params)
 
 
-register_family("mlp", _mlp_for)
-register_family("cnn", _cnn_for)
-for _cell in ("rnn", "lstm", "gru"):
-    register_family(_cell, _rnn_for(_cell))
-register_family("transformer", _transformer_for)
+def _settings(fn: Callable, sized: Iterable[str]) -> list[str]:
+    """A builder function's parameter names, less those the dataset fills in."""
+    import inspect
+
+    return [p for p in inspect.signature(fn).parameters if p not in set(sized)]
+
+
+def _register_builtin() -> None:
+    from nnplay.models.cnn import cnn
+    from nnplay.models.rnn import rnn
+    from nnplay.models.transformer import transformer
+
+    register_family("mlp", _mlp_for, ("hidden", "activation", "dropout", "init"))
+    register_family("cnn", _cnn_for, _settings(cnn, ("input_shape", "n_outputs")))
+    for cell in ("rnn", "lstm", "gru"):
+        register_family(cell, _rnn_for(cell), _settings(rnn, ("n_features", "n_outputs")))
+    register_family("transformer", _transformer_for, _settings(transformer, ("n_outputs",)))
+
+
+_register_builtin()

@@ -14,7 +14,6 @@ labels are turned into "pos_label or not" first.
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -300,31 +299,6 @@ def reweighed_dataset(dataset: Dataset, groups_train, pos_label=1, seed: int = 0
                    params=dict(dataset.params), extra=extra)
 
 
-def train_classifier(dataset: Dataset, config, model: nn.Module | None = None,
-                     hidden: Sequence[int] = (32, 16)):
-    """Train a fresh copy of ``model`` (re-initialised), or a new MLP, with the Trainer.
-
-    Returns (model, history, metrics); the same seed in ``config`` gives the same network.
-    """
-    from nnplay.models import build_model
-    from nnplay.train import Trainer, evaluate, seed_everything
-
-    seed_everything(config.seed)
-    if model is None:
-        net = build_model({"family": "mlp", "params": {"hidden": list(hidden)}}, dataset)
-    else:
-        net = copy.deepcopy(model)
-        if hasattr(net, "reset_parameters"):
-            net.reset_parameters()
-        else:
-            for module in net.modules():
-                if module is not net and hasattr(module, "reset_parameters"):
-                    module.reset_parameters()
-    trainer = Trainer(net, dataset, config).fit()
-    net.eval()
-    return net, trainer.history_copy(), evaluate(net, dataset)
-
-
 @dataclass
 class MitigationResult:
     """Predictions and audits for the original model and each mitigation, on the test split."""
@@ -346,11 +320,12 @@ def comparison_table(audits: dict) -> pd.DataFrame:
 
 def run_mitigations(model: nn.Module, dataset: Dataset, groups_train, groups_test,
                     constraint: str = "demographic_parity", config=None, pos_label: int = 1,
-                    reweigh: bool = True, seed: int = 0) -> MitigationResult:
+                    reweigh: bool = True, seed: int = 0, spec=None) -> MitigationResult:
     """Compare the model with ThresholdOptimizer(constraint) and, if asked, reweighing.
 
     The threshold optimizer is fitted on the training split; every method is audited on the
-    test split with the same groups. ``config`` (a TrainConfig) trains the reweighed network.
+    test split with the same groups. Reweighing trains a fresh network of ``spec`` (a ModelSpec;
+    default: nnplay.train.quick.default_spec) with ``config`` (a TrainConfig).
     """
     from nnplay.train import TrainConfig, predict
 
@@ -374,7 +349,10 @@ def run_mitigations(model: nn.Module, dataset: Dataset, groups_train, groups_tes
     if reweigh:
         config = config or TrainConfig(epochs=30, lr=0.01, seed=seed)
         resampled = reweighed_dataset(dataset, groups_train, pos_label, seed)
-        reweighed_model, history, _ = train_classifier(resampled, config, model=model)
+        from nnplay.train.quick import quick_trainer
+
+        trainer = quick_trainer(resampled, spec, config).fit()
+        reweighed_model, history = trainer.model.eval(), trainer.history_copy()
         predictions["reweighing"] = binarize(predict(reweighed_model, dataset.X_test), pos_label)
     audits = {name: audit(y_true, pred, groups_test) for name, pred in predictions.items()}
     return MitigationResult(comparison_table(audits), audits, predictions, reweighed_model,

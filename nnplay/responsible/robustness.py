@@ -280,36 +280,6 @@ def tabular_curve(model: nn.Module, X, y, damage: str = "noise",
 
 # ---- training ---------------------------------------------------------------------------
 
-def train_classifier(dataset: Dataset, family: str = "mlp", epochs: int = 3, lr: float = 1e-3,
-                     batch_size: int = 64, seed: int = 0, hidden: Sequence[int] = (64,),
-                     channels: Sequence[int] = (8, 16)):
-    """Train a small MLP or CNN on ``dataset`` with the Trainer.
-
-    Returns (model, config dict, history, test metrics); the config dict holds the TrainConfig
-    and the builder's settings, as the session workspace expects.
-    """
-    from nnplay.models import build_model
-    from nnplay.train import TrainConfig, Trainer, evaluate, seed_everything
-
-    config = TrainConfig(optimizer="adam", lr=lr, batch_size=batch_size, epochs=epochs, seed=seed)
-    seed_everything(seed)
-    if family == "cnn":
-        from nnplay.models.cnn import cnn
-
-        model = cnn(dataset.input_shape, dataset.n_outputs, channels=list(channels),
-                    hidden=list(hidden))
-        arch = {"channels": list(channels), "hidden": list(hidden)}
-    elif family == "mlp":
-        model = build_model({"family": "mlp", "params": {"hidden": list(hidden)}}, dataset)
-        arch = {"hidden": list(hidden)}
-    else:
-        raise ValueError(f"family must be 'mlp' or 'cnn', got {family!r}.")
-    trainer = Trainer(model, dataset, config).fit()
-    model.eval()
-    return model, {**config.to_dict(), "family": family, **arch}, trainer.history_copy(), \
-        evaluate(model, dataset)
-
-
 def adversarial_finetune(model: nn.Module, dataset: Dataset, eps: float, epochs: int = 2,
                          method: str = "fgsm", lr: float = 1e-3, batch_size: int = 64,
                          steps: int = 5, clip: Clip = (0.0, 1.0), eval_size: int = 300,

@@ -1,8 +1,14 @@
-"""The session workspace: every model a learner trains, on any page, with its data and history.
+"""The session workspace: every model a learner makes, on any page, with its record and data.
 
 This is plain Python (no Streamlit) so it can be tested and used from notebooks; nnplay.ui keeps
 one Workspace per browser session in st.session_state. Later pages (evaluate, explain, audit,
 compress) list its models, so one model travels the whole path from training to production.
+
+``Workspace.register`` is the one way in. Models stay until the learner removes them, within a
+memory budget (the bytes of their weights); when a new model does not fit, the oldest unpinned
+models (a whole group at a time: a race's models go together) are dropped and named in
+``last_dropped`` so the page can say which went. Pinned models are never dropped: when only
+pinned models are left, registering raises WorkspaceFull with what to do.
 """
 
 from __future__ import annotations
@@ -13,6 +19,17 @@ from dataclasses import dataclass, field
 from torch import nn
 
 from nnplay.data.dataset import Dataset
+from nnplay.data.ref import DatasetRef
+from nnplay.models.registry import ModelSpec
+from nnplay.train.config import TrainConfig
+from nnplay.train.record import ModelRecord
+
+BUDGET_BYTES = 256 * 2**20   # weights kept per session: ~67 M float32 parameters
+MAX_MODELS = 100             # a list longer than this is not usable in a picker anyway
+
+
+class WorkspaceFull(ValueError):  # noqa: N818  (a person's message, like the other ValueErrors)
+    """A model does not fit in the budget and every other model is pinned."""
 
 
 def input_kind(dataset: Dataset) -> str:
@@ -25,19 +42,51 @@ def input_kind(dataset: Dataset) -> str:
     return "sequence"
 
 
+def model_bytes(model: nn.Module) -> int:
+    """Bytes of a model's parameters and buffers."""
+    return sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+
+
 @dataclass
 class WorkspaceModel:
-    """One trained model: the module, the dataset it learned from, its config and history."""
+    """One model in the workspace: its record, the module itself and the data it learned from."""
 
-    name: str
-    model: nn.Module
-    dataset: Dataset
-    config: dict                     # TrainConfig.to_dict() plus the builder's settings
-    history: list[dict]
-    source: str                      # the page (or "notebook", "upload") that made it
-    family: str = "mlp"              # mlp | cnn | rnn | lstm | gru | transformer
-    metrics: dict = field(default_factory=dict)
-    created: float = field(default_factory=time.time)
+    record: ModelRecord
+    model: nn.Module = field(repr=False)
+    dataset: Dataset = field(repr=False)
+    pinned: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.record.spec
+
+    @property
+    def family(self) -> str:
+        return self.record.spec.family
+
+    @property
+    def lesson(self) -> str:
+        return self.record.lesson
+
+    @property
+    def train_config(self) -> TrainConfig | None:
+        return self.record.train_config
+
+    @property
+    def history(self) -> list[dict]:
+        return list(self.record.history)
+
+    @property
+    def metrics(self) -> dict:
+        return dict(self.record.metrics)
+
+    @property
+    def group(self) -> str:
+        return self.record.group
 
     @property
     def task(self) -> str:
@@ -47,44 +96,95 @@ class WorkspaceModel:
     def input_kind(self) -> str:
         return input_kind(self.dataset)
 
+    @property
+    def nbytes(self) -> int:
+        return model_bytes(self.model)
+
     def label(self) -> str:
         """A one-line description for pickers: name, family, dataset and headline metric."""
         metric = ""
-        if "accuracy" in self.metrics:
+        if self.metrics.get("accuracy") is not None:
             metric = f", test accuracy {self.metrics['accuracy']:.3f}"
-        elif "r2" in self.metrics:
+        elif self.metrics.get("r2") is not None:
             metric = f", test R² {self.metrics['r2']:.3f}"
-        return f"{self.name} ({self.family} on {self.dataset.name}{metric})"
+        return f"{self.name} ({self.family} on {self.record.dataset.label}{metric})"
 
     def __repr__(self) -> str:
-        return f"WorkspaceModel({self.label()!r}, source={self.source!r})"
+        return f"WorkspaceModel({self.label()!r}, lesson={self.lesson!r}, pinned={self.pinned})"
 
 
 class Workspace:
-    """An ordered collection of WorkspaceModel, keyed by unique name."""
+    """An ordered collection of WorkspaceModel, keyed by unique name, within a memory budget."""
 
-    def __init__(self, max_models: int = 20):
-        self.max_models = max_models
+    def __init__(self, budget_bytes: int = BUDGET_BYTES, max_models: int = MAX_MODELS):
+        self.budget_bytes, self.max_models = int(budget_bytes), int(max_models)
         self._models: dict[str, WorkspaceModel] = {}
+        self.last_dropped: list[str] = []
 
-    def add(self, name: str, model: nn.Module, dataset: Dataset, config: dict | None = None,
-            history: list[dict] | None = None, source: str = "notebook", family: str = "mlp",
-            metrics: dict | None = None) -> WorkspaceModel:
-        """Register a trained model under a unique name (a suffix is added when taken).
+    # ---- the one way in -------------------------------------------------------------------------
+    def register(self, model: nn.Module, dataset: Dataset, spec: ModelSpec | dict, lesson: str,
+                 name: str = "", train_config: TrainConfig | None = None, history=(),
+                 metrics: dict | None = None, status: str = "completed", group: str = "",
+                 run_id: int | None = None, pinned: bool = False) -> WorkspaceModel:
+        """Add a model under a unique name (a suffix is added when taken); returns its entry.
 
-        Beyond max_models the oldest model is dropped, so a long session cannot exhaust memory.
+        Makes room within the budget first (see the module docstring); ``last_dropped`` names
+        what went. ValueError for a record that does not hold (unknown lesson, bad spec).
         """
-        base = name.strip() or "model"
+        spec = ModelSpec.of(spec)
+        base = (name or f"{spec.family} on {dataset.name}").strip() or "model"
+        record = ModelRecord(self._unique(base), spec, DatasetRef.of(dataset), lesson,
+                             train_config, tuple(history or ()), dict(metrics or {}), status,
+                             time.time(), group, run_id)
+        return self.add_record(record, model, dataset, pinned)
+
+    def add_record(self, record: ModelRecord, model: nn.Module, dataset: Dataset,
+                   pinned: bool = False) -> WorkspaceModel:
+        """Add a model whose record already exists (an upload); renamed when the name is taken."""
+        if record.name in self._models:
+            from dataclasses import replace
+
+            record = replace(record, name=self._unique(record.name))
+        entry = WorkspaceModel(record, model, dataset, pinned)
+        self.last_dropped = self._make_room(entry)
+        self._models[record.name] = entry
+        return entry
+
+    def _unique(self, base: str) -> str:
         unique, k = base, 2
         while unique in self._models:
             unique, k = f"{base} ({k})", k + 1
-        entry = WorkspaceModel(unique, model, dataset, dict(config or {}), list(history or []),
-                               source, family, dict(metrics or {}))
-        self._models[unique] = entry
-        while len(self._models) > self.max_models:
-            self._models.pop(next(iter(self._models)))
-        return entry
+        return unique
 
+    def _make_room(self, new: WorkspaceModel) -> list[str]:
+        """Drop the oldest unpinned groups until ``new`` fits; returns the names dropped."""
+        need = new.nbytes
+        if need > self.budget_bytes:
+            raise WorkspaceFull(f"{new.name} needs {need / 2**20:.0f} MiB, more than this "
+                                f"session's whole budget of {self.budget_bytes / 2**20:.0f} MiB.")
+
+        def over() -> bool:
+            return (self.total_bytes + need > self.budget_bytes
+                    or len(self._models) + 1 > self.max_models)
+
+        victims: list[str] = []
+        order = [m for m in self._models.values() if not m.pinned]
+        while over():
+            if not order:
+                pinned = ", ".join(m.name for m in self._models.values() if m.pinned)
+                raise WorkspaceFull(
+                    f"This session's models fill its budget ({self.budget_bytes / 2**20:.0f} MiB "
+                    f"of weights, at most {self.max_models} models) and the rest are pinned "
+                    f"({pinned}); unpin or remove one, then save this model again.")
+            oldest = order[0]
+            members = [m for m in order if oldest.group and m.group == oldest.group] or [oldest]
+            for m in members:
+                order.remove(m)
+                self._models.pop(m.name)
+                victims.append(m.name)
+        return victims
+
+    # ---- reading and managing ---------------------------------------------------------------------
     def get(self, name: str) -> WorkspaceModel:
         if name not in self._models:
             raise KeyError(f"No model named {name!r} in this session.")
@@ -93,14 +193,27 @@ class Workspace:
     def remove(self, name: str) -> None:
         self._models.pop(name, None)
 
+    def pin(self, name: str, pinned: bool = True) -> None:
+        """A pinned model is never dropped to make room."""
+        self.get(name).pinned = bool(pinned)
+
     def clear(self) -> None:
         self._models.clear()
 
-    def list(self, task: str | None = None, kind: str | None = None) -> list[WorkspaceModel]:
-        """Models, newest first, optionally only those for a task and an input kind."""
-        out = [m for m in reversed(self._models.values())
-               if (task is None or m.task == task) and (kind is None or m.input_kind == kind)]
-        return out
+    def list(self, task: str | None = None, kind: str | None = None,
+             lesson: str | None = None) -> list[WorkspaceModel]:
+        """Models, newest first, optionally only those for a task, an input kind or a lesson."""
+        return [m for m in reversed(self._models.values())
+                if (task is None or m.task == task) and (kind is None or m.input_kind == kind)
+                and (lesson is None or m.lesson == lesson)]
+
+    def group(self, group: str) -> list[WorkspaceModel]:
+        """The models registered together under ``group``, oldest first."""
+        return [m for m in self._models.values() if group and m.group == group]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(m.nbytes for m in self._models.values())
 
     def __len__(self) -> int:
         return len(self._models)
@@ -109,4 +222,5 @@ class Workspace:
         return name in self._models
 
     def __repr__(self) -> str:
-        return f"Workspace({list(self._models)})"
+        return (f"Workspace({list(self._models)}, {self.total_bytes / 2**20:.1f} of "
+                f"{self.budget_bytes / 2**20:.0f} MiB)")

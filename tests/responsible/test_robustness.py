@@ -10,7 +10,8 @@ from captum.robust import FGSM
 
 from nnplay import data
 from nnplay.responsible import robustness as rob
-from nnplay.train import predict
+from nnplay.train import TrainConfig, evaluate, predict
+from nnplay.train.quick import quick_trainer
 
 N_EVAL = 300
 
@@ -19,8 +20,9 @@ N_EVAL = 300
 def mnist():
     """A 784-64-10 MLP trained for 3 epochs (about 90% test accuracy) and 300 test images."""
     ds = data.load("mnist5k")
-    model, _, _, metrics = rob.train_classifier(ds, family="mlp", epochs=3, hidden=(64,))
-    assert metrics["accuracy"] > 0.85
+    cfg = TrainConfig(optimizer="adam", lr=1e-3, batch_size=64, epochs=3, seed=0)
+    model = quick_trainer(ds, {"family": "mlp", "params": {"hidden": [64]}}, cfg).fit().model
+    assert evaluate(model, ds)["accuracy"] > 0.85
     return ds, model, ds.X_test[:N_EVAL], ds.y_test[:N_EVAL]
 
 
@@ -95,8 +97,9 @@ def test_corruption_severity_zero_changes_nothing(mnist):
 
 def test_tabular_damage():
     ds = data.load("breast_cancer")
-    model, _, _, metrics = rob.train_classifier(ds, epochs=15, lr=0.01, batch_size=32,
-                                                hidden=(16,))
+    cfg = TrainConfig(optimizer="adam", lr=0.01, batch_size=32, epochs=15, seed=0)
+    model = quick_trainer(ds, {"family": "mlp", "params": {"hidden": [16]}}, cfg).fit().model
+    metrics = evaluate(model, ds)
     assert np.array_equal(rob.tabular_noise(ds.X_test, 0.0), ds.X_test)
     assert np.array_equal(rob.with_missing_values(ds.X_test, 0.0), ds.X_test)
     filled = rob.with_missing_values(ds.X_test, 1.0, fill_values=np.arange(ds.n_features))

@@ -20,17 +20,9 @@ from torch import nn
 
 from nnplay import data, models, train
 from nnplay.data.dataset import Dataset
+from nnplay.data.derive import FEATURES, transform_features
+from nnplay.data.derive import with_features as featurize
 
-# name -> (label, function of the raw coordinates x1, x2); the order is TF Playground's.
-FEATURES = {
-    "x1": ("X₁", lambda a, b: a),
-    "x2": ("X₂", lambda a, b: b),
-    "x1_sq": ("X₁²", lambda a, b: a * a),
-    "x2_sq": ("X₂²", lambda a, b: b * b),
-    "x1x2": ("X₁·X₂", lambda a, b: a * b),
-    "sin_x1": ("sin X₁", lambda a, b: np.sin(a)),
-    "sin_x2": ("sin X₂", lambda a, b: np.sin(b)),
-}
 DATASETS = {"classification": ("circle", "xor", "gauss", "spiral", "moons", "blobs"),
             "regression": ("plane", "gauss_regression")}
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -164,25 +156,7 @@ def objective_latex(s: PlaygroundSettings) -> str:
     return rf"L(\theta) = {base}"
 
 
-# ---- features and data ---------------------------------------------------------------------
-def transform_features(X: np.ndarray, features) -> np.ndarray:
-    """The chosen feature columns computed from raw (n, 2) coordinates, as float32."""
-    a, b = X[:, 0].astype(np.float64), X[:, 1].astype(np.float64)
-    return np.column_stack([FEATURES[f][1](a, b) for f in features]).astype(np.float32)
-
-
-def featurize(raw: Dataset, features) -> Dataset:
-    """A derived Dataset whose inputs are the chosen features of the raw 2-D points."""
-    extra = dict(raw.extra, features=tuple(features), raw_X_train=raw.X_train,
-                 raw_X_test=raw.X_test)
-    return Dataset(name=raw.name, X_train=transform_features(raw.X_train, features),
-                   y_train=raw.y_train, X_test=transform_features(raw.X_test, features),
-                   y_test=raw.y_test, task=raw.task,
-                   feature_names=[FEATURES[f][0] for f in features],
-                   class_names=raw.class_names, description=raw.description,
-                   params=dict(raw.params, features=list(features)), extra=extra)
-
-
+# ---- data ------------------------------------------------------------------------------------
 def load_raw(settings: PlaygroundSettings) -> Dataset:
     """The untransformed 2-D dataset the settings describe."""
     return data.load(settings.dataset, **settings.dataset_params())

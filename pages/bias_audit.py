@@ -11,29 +11,26 @@ import streamlit as st
 
 from nnplay import data
 from nnplay.data.dataset import Dataset
+from nnplay.lessons import bias_audit as lesson
 from nnplay.plots import bias_audit as fplots
 from nnplay.responsible import fairness
 from nnplay.responsible.report import audit_report_html
-from nnplay.train import TrainConfig, predict
+from nnplay.train import predict
+from nnplay.train.jobs import Job
 from nnplay.ui import cache
 from nnplay.ui import workspace as ws
+from nnplay.ui.jobs import job_panel, job_running, start_job
 from nnplay.ui.widgets import device_badge
 
-BUNDLED = ("german_credit", "titanic")
 UPLOAD = "Upload a CSV..."
-PAGE = "pages/bias_audit.py"
+MITIGATION_JOB = "bias_mitigation_job"
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading your file...")
-def csv_dataset(raw: bytes, target: str, sensitive: tuple[str, ...]) -> Dataset:
+def csv_dataset(raw: bytes, target: str, sensitive: tuple[str, ...], name: str) -> Dataset:
     """data.from_csv keeping the chosen sensitive columns' raw values, cached by the bytes."""
-    return data.from_csv(raw, target=target, task="classification", sensitive=list(sensitive))
-
-
-def dataset_key(ds: Dataset) -> str:
-    """What identifies a dataset across reruns (cached loads return copies, not the same object)."""
-    return json.dumps([ds.name, ds.n_train, ds.n_features, ds.params], sort_keys=True,
-                      default=str)
+    return data.from_csv(raw, target=target, task="classification", sensitive=list(sensitive),
+                         name=name)
 
 
 def upload_dataset() -> Dataset | None:
@@ -54,46 +51,30 @@ def upload_dataset() -> Dataset | None:
     if not sensitive:
         st.info("Pick at least one sensitive column to audit by.")
         return None
-    return csv_dataset(raw, target, tuple(sensitive))
+    return csv_dataset(raw, target, tuple(sensitive), up.name)
 
 
-def choose_model() -> tuple[object, Dataset, str] | None:
-    """(model, its dataset, its name): one from the session, or one trained here."""
-    source = st.radio("Model", ["Train one here", "From this session"], horizontal=True,
-                      key="bias_source")
-    if source == "From this session":
-        entry = ws.model_picker("bias_ws_model", task="classification", kind="tabular")
-        if entry is None:
-            return None
-        if "sensitive_train" not in entry.dataset.extra:
-            st.warning(f"{entry.dataset.name} has no sensitive columns to audit by; train on "
-                       "german_credit, titanic or a CSV with a sensitive column.")
-            return None
-        return entry.model, entry.dataset, entry.name
-    choice = st.selectbox("Data", [*BUNDLED, UPLOAD], key="bias_data")
+def training_data() -> Dataset | None:
+    choice = st.selectbox("Data", [*lesson.BUNDLED, UPLOAD], key="bias_data")
     ds = upload_dataset() if choice == UPLOAD else cache.load_dataset(choice)
-    if ds is None:
+    if ds is not None:
+        st.caption(ds.description)
+        st.select_slider("Hidden layers", lesson.HIDDEN_CHOICES, value=lesson.DEFAULT_HIDDEN,
+                         key="bias_hidden")
+    return ds
+
+
+def choose_model():
+    """The session's model to audit, or one trained here in the background (the default)."""
+    entry = ws.pick_or_train("bias", "bias_audit", training_data, epochs=lesson.EPOCHS,
+                             config=lesson.CONFIG,
+                             spec_for=lambda ds: lesson.spec_for(st.session_state["bias_hidden"]),
+                             task="classification", kind="tabular", what="the network")
+    if entry is not None and not lesson.auditable(entry.dataset):
+        st.warning(f"{entry.dataset.name} has no sensitive columns to audit by; train on "
+                   "german_credit, titanic or a CSV with a sensitive column.")
         return None
-    st.caption(ds.description)
-    c1, c2 = st.columns(2)
-    hidden = c1.select_slider("Hidden layers", ["16", "32,16", "64,32"], value="32,16",
-                              key="bias_hidden")
-    epochs = c2.slider("Epochs", 5, 60, 30, step=5, key="bias_epochs")
-    trained = st.session_state.get("bias_trained", {})
-    if st.button("Train the network", key="bias_train", type="primary"):
-        with st.spinner("Training..."):
-            config = TrainConfig(epochs=epochs, lr=0.01, batch_size=32, seed=0)
-            sizes = [int(h) for h in hidden.split(",")]
-            model, history, metrics = fairness.train_classifier(ds, config, hidden=sizes)
-            entry = ws.register(f"MLP on {ds.name}", model, ds, {**config.to_dict(),
-                                "hidden": sizes}, history, PAGE, "mlp", metrics)
-        trained = {dataset_key(ds): entry.name}
-        st.session_state["bias_trained"] = trained
-    name = trained.get(dataset_key(ds))
-    if name is None or name not in ws.workspace():
-        st.info("Train a network on this data to audit it (a few seconds).")
-        return None
-    return ws.workspace().get(name).model, ds, name
+    return entry
 
 
 def choose_groups(ds: Dataset) -> tuple[list[str], int]:
@@ -137,26 +118,36 @@ def audit_section(model, ds: Dataset, columns: list[str], pos: int, n_boot: int)
     return result
 
 
-def mitigation_section(model, ds: Dataset, name: str, columns: list[str], pos: int):
+def start_mitigations(entry, columns: list[str], pos: int, constraint: str, key: str) -> None:
+    ds = entry.dataset
+    g_train = fairness.combine_groups(ds.extra["sensitive_train"], columns)
+    g_test = fairness.combine_groups(ds.extra["sensitive_test"], columns)
+    start_job(MITIGATION_JOB, Job(fairness.run_mitigations, entry.model, ds, g_train, g_test,
+                                  constraint, lesson.retrain_config(entry.train_config),
+                                  pos_label=pos, spec=entry.spec, label="mitigations"),
+              result_key=key, entry=entry.name)
+
+
+def finish_mitigations(job: dict) -> None:
+    result = job["worker"].result
+    if job["worker"].status != "completed" or result is None:
+        return
+    ws.register(result.reweighed_trainer, lesson="bias_audit", name=f"{job['entry']} (reweighed)",
+                spec=ws.workspace().get(job["entry"]).spec if job["entry"] in ws.workspace()
+                else None)
+    st.session_state.setdefault("bias_mitigations", {})[job["result_key"]] = result.table
+
+
+def mitigation_section(entry, columns: list[str], pos: int):
     """ThresholdOptimizer and reweighing against the original; returns the comparison table."""
     constraint = st.radio("ThresholdOptimizer constraint", list(fairness.CONSTRAINTS),
                           horizontal=True, key="bias_constraint",
                           format_func=lambda c: c.replace("_", " "))
-    key = json.dumps([name, columns, pos, constraint])
-    results = st.session_state.setdefault("bias_mitigations", {})
-    if st.button("Run the mitigations", key="bias_mitigate"):
-        g_train = fairness.combine_groups(ds.extra["sensitive_train"], columns)
-        g_test = fairness.combine_groups(ds.extra["sensitive_test"], columns)
-        config = TrainConfig.from_dict(ws.workspace().get(name).config) \
-            if name in ws.workspace() else TrainConfig(epochs=30, lr=0.01, seed=0)
-        with st.spinner("Fitting thresholds and retraining on reweighed data..."):
-            result = fairness.run_mitigations(model, ds, g_train, g_test, constraint, config,
-                                              pos_label=pos)
-        ws.register(f"{name} (reweighed)", result.reweighed_model, ds, config.to_dict(),
-                    result.reweighed_history, PAGE, "mlp",
-                    {"accuracy": float(result.table.loc["reweighing", "accuracy"])})
-        results[key] = result.table
-    table = results.get(key)
+    key = json.dumps([entry.name, columns, pos, constraint])
+    st.button("Run the mitigations", key="bias_mitigate", on_click=start_mitigations,
+              args=(entry, columns, pos, constraint, key), disabled=job_running(MITIGATION_JOB))
+    job_panel(MITIGATION_JOB, finish_mitigations, what="Fitting thresholds and retraining")
+    table = st.session_state.get("bias_mitigations", {}).get(key)
     if table is None:
         st.info("Run the mitigations to compare them with the original model.")
         return None
@@ -171,10 +162,10 @@ def main() -> None:
     st.markdown("A model can be accurate overall and still treat groups differently. Audit the "
                 "**data** first (who is in it, how often each group has the good outcome), then "
                 "the **model** group by group, then try to **fix** it and see what it costs.")
-    picked = choose_model()
-    if picked is None:
+    entry = choose_model()
+    if entry is None:
         return
-    model, ds, name = picked
+    model, ds, name = entry.model, entry.dataset, entry.name
     columns, pos = choose_groups(ds)
     if not columns:
         st.info("Pick at least one sensitive column.")
@@ -192,7 +183,7 @@ def main() -> None:
     st.markdown("**ThresholdOptimizer** (post-processing) picks a decision threshold per group; "
                 "**reweighing** (pre-processing) retrains on data resampled so the outcome is "
                 "independent of the group.")
-    mitigated = mitigation_section(model, ds, name, columns, pos)
+    mitigated = mitigation_section(entry, columns, pos)
     figures = [("Base rates", fplots.base_rate_figure(table)),
                ("Metrics per group", fplots.group_metrics_figure(result.by_group))]
     if mitigated is not None:

@@ -99,11 +99,10 @@ def finish(job: dict) -> None:
     """Once: measure the model on the test split and add it to the session's models."""
     trainer = job["worker"].trainer
     job["metrics"] = evaluate(trainer.model, trainer.dataset)
-    entry = ws.register(f"cnn on {trainer.dataset.name}", trainer.model, trainer.dataset,
-                        {**trainer.config.to_dict(), "model_spec": job["spec"]},
-                        trainer.history_copy(), source="cnn", family="cnn",
+    entry = ws.register(trainer, lesson="cnn", spec=job["spec"],
+                        name=f"cnn on {trainer.dataset.name}",
                         metrics={"accuracy": job["metrics"]["accuracy"]})
-    job["name"] = entry.name
+    job["name"] = entry.name if entry is not None else ""
 
 
 def inspect_model(model, ds, history=None) -> None:

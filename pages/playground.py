@@ -7,7 +7,6 @@ runs can be kept as snapshots, saved to the session workspace and exported as a 
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict
 
 import streamlit as st
 
@@ -15,7 +14,7 @@ from nnplay.lessons import playground as pg
 from nnplay.lessons.playground import export as codegen
 from nnplay.plots import playground as plots
 from nnplay.plots import raster
-from nnplay.train import evaluate, lr_schedule_preview
+from nnplay.train import lr_schedule_preview
 from nnplay.ui import cache
 from nnplay.ui import workspace as ui_workspace
 from nnplay.ui.playground_controls import (
@@ -47,11 +46,9 @@ def save_to_workspace() -> None:
     session = st.session_state.pg_session
     if session.epoch == 0 or st.session_state.get("pg_saved_epoch") == session.epoch:
         return
-    model = copy.deepcopy(session.model)
-    ui_workspace.register(f"Playground {session.settings.dataset}", model, session.dataset,
-                          config=asdict(session.settings) | session.trainer.config.to_dict(),
-                          history=session.trainer.history_copy(), source="Playground",
-                          metrics=evaluate(model, session.dataset))
+    ui_workspace.register(session.trainer, lesson="playground", spec=session.spec,
+                          model=copy.deepcopy(session.model),
+                          name=f"Playground {session.settings.dataset}")
     st.session_state.pg_saved_epoch = session.epoch
 
 

@@ -6,21 +6,21 @@ come from nnplay.responsible.robustness; figures from nnplay.plots.robustness.
 from __future__ import annotations
 
 import json
-from importlib.util import find_spec
 
 import pandas as pd
 import streamlit as st
 
-from nnplay.data.dataset import Dataset
+from nnplay.lessons import robustness as lesson
 from nnplay.plots import robustness as rplots
 from nnplay.responsible import robustness as rob
+from nnplay.train.jobs import Job
 from nnplay.ui import cache
 from nnplay.ui import workspace as ws
+from nnplay.ui.jobs import job_panel, job_running, start_job
 from nnplay.ui.widgets import dataset_picker, device_badge
 
-PAGE = "pages/robustness.py"
-IMAGE_SETS = ("mnist5k", "digits")
-SEVERITIES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+ADV_JOB = "rob_adv_job"
+SEVERITIES = lesson.SEVERITIES
 
 
 def remembered(*key):
@@ -33,49 +33,29 @@ def remember(value, *key):
     return value
 
 
-def train_here(ds: Dataset, kind: str, families: list[str], epochs_range: tuple[int, int, int],
-               lr: float, hidden: tuple[int, ...]) -> str | None:
-    """Settings and a Train button; the trained model goes into the session workspace."""
+def image_data():
     c1, c2 = st.columns(2)
-    family = c1.radio("Network", families, horizontal=True, key=f"rob_{kind}_family")
-    epochs = c2.slider("Epochs", *epochs_range, key=f"rob_{kind}_epochs")
-    data_key = json.dumps([ds.name, ds.n_train, ds.n_features, ds.params], default=str)
-    trained = st.session_state.setdefault("rob_trained", {})
-    if st.button("Train the network", key=f"rob_{kind}_train", type="primary"):
-        with st.spinner("Training..."):
-            model, config, history, metrics = rob.train_classifier(
-                ds, family=family, epochs=epochs, lr=lr, batch_size=64 if kind == "image" else 32,
-                hidden=hidden)
-        entry = ws.register(f"{family.upper()} on {ds.name}", model, ds, config, history, PAGE,
-                            family, metrics)
-        trained[(kind, data_key)] = entry.name
-    name = trained.get((kind, data_key))
-    if name is None or name not in ws.workspace():
-        st.info("Train a network here (a few seconds), or pick one from this session.")
-        return None
-    return name
+    name = c1.selectbox("Data", lesson.IMAGE_SETS, key="rob_image_data")
+    c2.radio("Network to train", lesson.IMAGE_FAMILIES, horizontal=True, key="rob_image_family",
+             format_func=str.upper)
+    return cache.load_dataset(name)
 
 
-def pick_model(kind: str) -> str | None:
-    """The workspace name of the model to test: picked from the session or trained here."""
-    source = st.radio("Model", ["Train one here", "From this session"], horizontal=True,
-                      key=f"rob_{kind}_source")
-    if source == "From this session":
-        entry = ws.model_picker(f"rob_{kind}_ws", task="classification", kind=kind)
-        return None if entry is None else entry.name
+def table_data():
+    return dataset_picker("rob_table", kinds=("real", "toy"), tasks=("classification",),
+                          default=lesson.TABLE_DEFAULT)
+
+
+def pick_model(kind: str):
+    """The session's model to test, or one trained here in the background."""
     if kind == "image":
-        name = st.selectbox("Data", IMAGE_SETS, key="rob_image_data")
-        ds = cache.load_dataset(name)
-        families = ["mlp", "cnn"] if find_spec("nnplay.models.cnn") else ["mlp"]
-        return train_here(ds, kind, families, (1, 10, 3), 1e-3, (64,))
-    ds = dataset_picker("rob_table", kinds=("real", "toy"), tasks=("classification",),
-                        default="breast_cancer")
-    if ds is None:
-        return None
-    if len(ds.input_shape) != 1:
-        st.info("This is image data; use the Images part of the page for it.")
-        return None
-    return train_here(ds, kind, ["mlp"], (10, 60, 30), 0.01, (32, 16))
+        return ws.pick_or_train(
+            "rob_image", "robustness", image_data, epochs=lesson.IMAGE_EPOCHS,
+            spec_for=lambda ds: lesson.image_spec(ds, st.session_state["rob_image_family"]),
+            task="classification", kind="image", what="a network")
+    return ws.pick_or_train("rob_table", "robustness", table_data, spec_for=lesson.table_spec,
+                            epochs=lesson.TABLE_EPOCHS, task="classification", kind="tabular",
+                            what="a network")
 
 
 def corruption_section(name: str, model, X, y) -> None:
@@ -123,7 +103,28 @@ def attack_section(name: str, model, X, y, class_names) -> None:
                     key="rob_adv_gallery_fig")
 
 
-def adversarial_training_section(name: str, entry, X, y) -> None:
+def start_adversarial_training(entry, n: int) -> None:
+    eps, epochs = st.session_state["rob_adv_eps"], st.session_state["rob_adv_epochs"]
+    method = st.session_state["rob_adv_method"]
+    start_job(ADV_JOB, Job(rob.adversarial_finetune, entry.model, entry.dataset, eps, epochs,
+                           method, eval_size=n, label="adversarial training"),
+              result_key=("advtrain", entry.name, eps, epochs, method, n), entry=entry.name)
+
+
+def finish_adversarial_training(job: dict) -> None:
+    worker = job["worker"]
+    if worker.result is None:
+        return
+    robust, history = worker.result
+    entry = ws.workspace().get(job["entry"]) if job["entry"] in ws.workspace() else None
+    if len(history) > 1 and entry is not None:
+        ws.register(lesson="robustness", spec=entry.spec, model=robust, dataset=entry.dataset,
+                    name=f"{entry.name} (adversarially trained)",
+                    metrics={"accuracy": history[-1]["clean_accuracy"]})
+        remember((history[0], history[-1]), *job["result_key"])
+
+
+def adversarial_training_section(entry, n: int) -> None:
     if not st.toggle("Adversarial training", key="rob_adv_toggle"):
         return
     c1, c2, c3 = st.columns(3)
@@ -131,17 +132,10 @@ def adversarial_training_section(name: str, entry, X, y) -> None:
     epochs = c2.slider("Epochs", 1, 5, 2, key="rob_adv_epochs")
     method = c3.radio("Attack", list(rob.ATTACKS), horizontal=True, key="rob_adv_method",
                       format_func=str.upper)
-    key = ("advtrain", name, eps, epochs, method, len(y))
-    if st.button("Retrain with adversarial examples", key="rob_adv_train"):
-        with st.spinner("Adversarial training..."):
-            robust, history = rob.adversarial_finetune(entry.model, entry.dataset, eps, epochs,
-                                                       method, eval_size=len(y))
-        before, after = history[0], history[-1]
-        ws.register(f"{name} (adversarially trained)", robust, entry.dataset,
-                    {**entry.config, "adversarial_eps": eps, "adversarial_method": method},
-                    history, PAGE, entry.family, {"accuracy": after["clean_accuracy"]})
-        remember((before, after), *key)
-    done = remembered(*key)
+    st.button("Retrain with adversarial examples", key="rob_adv_train",
+              on_click=start_adversarial_training, args=(entry, n), disabled=job_running(ADV_JOB))
+    job_panel(ADV_JOB, finish_adversarial_training, what="Adversarial training")
+    done = remembered("advtrain", entry.name, eps, epochs, method, n)
     if done is None:
         st.info("Retrain a copy of the model on clean plus adversarial images to see robust "
                 "accuracy rise (and what happens to clean accuracy).")
@@ -156,24 +150,22 @@ def adversarial_training_section(name: str, entry, X, y) -> None:
 
 
 def images_part() -> None:
-    name = pick_model("image")
-    if name is None:
+    entry = pick_model("image")
+    if entry is None:
         return
-    entry = ws.workspace().get(name)
-    ds = entry.dataset
+    name, ds = entry.name, entry.dataset
     n = st.slider("Test images to evaluate on", 100, min(1000, ds.n_test), min(300, ds.n_test),
                   step=100, key="rob_n_images")
     X, y = ds.X_test[:n], ds.y_test[:n]
     corruption_section(name, entry.model, X, y)
     attack_section(name, entry.model, X, y, ds.class_names)
-    adversarial_training_section(name, entry, X, y)
+    adversarial_training_section(entry, n)
 
 
 def tables_part() -> None:
-    name = pick_model("tabular")
-    if name is None:
+    entry = pick_model("tabular")
+    if entry is None:
         return
-    entry = ws.workspace().get(name)
     ds = entry.dataset
     c1, c2 = st.columns(2)
     noise_max = c1.slider("Largest noise std", 0.5, 3.0, 2.0, step=0.5, key="rob_noise_max")

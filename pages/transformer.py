@@ -87,11 +87,10 @@ def encoder_settings():
 def finish(job: dict) -> None:
     trainer, spec = job["worker"].trainer, job["spec"]
     job["metrics"] = tl.sequence_accuracy(trainer.model, trainer.dataset)
-    entry = ws.register(f"transformer on {trainer.dataset.name}", trainer.model, trainer.dataset,
-                        {**trainer.config.to_dict(), "model_spec": spec}, trainer.history_copy(),
-                        source="transformer", family="transformer",
+    entry = ws.register(trainer, lesson="transformer", spec=spec,
+                        name=f"transformer on {trainer.dataset.name}",
                         metrics={"accuracy": job["metrics"]["token_accuracy"]})
-    job["name"] = entry.name
+    job["name"] = entry.name if entry is not None else ""
 
 
 def inspect_encoder(model, ds) -> None:

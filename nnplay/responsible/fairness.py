@@ -306,8 +306,11 @@ class MitigationResult:
     table: pd.DataFrame            # one row per method: accuracy and the three gaps
     audits: dict                   # method -> FairnessAudit
     predictions: dict              # method -> 0/1 predictions on the test split
-    reweighed_model: nn.Module | None = field(default=None, repr=False)
-    reweighed_history: list = field(default_factory=list, repr=False)
+    reweighed_trainer: object = field(default=None, repr=False)   # the Trainer that retrained
+
+    @property
+    def reweighed_model(self) -> nn.Module | None:
+        return None if self.reweighed_trainer is None else self.reweighed_trainer.model
 
 
 def comparison_table(audits: dict) -> pd.DataFrame:
@@ -320,14 +323,18 @@ def comparison_table(audits: dict) -> pd.DataFrame:
 
 def run_mitigations(model: nn.Module, dataset: Dataset, groups_train, groups_test,
                     constraint: str = "demographic_parity", config=None, pos_label: int = 1,
-                    reweigh: bool = True, seed: int = 0, spec=None) -> MitigationResult:
+                    reweigh: bool = True, seed: int = 0, spec=None, progress=None,
+                    should_stop=None) -> MitigationResult:
     """Compare the model with ThresholdOptimizer(constraint) and, if asked, reweighing.
 
     The threshold optimizer is fitted on the training split; every method is audited on the
     test split with the same groups. Reweighing trains a fresh network of ``spec`` (a ModelSpec;
-    default: nnplay.train.quick.default_spec) with ``config`` (a TrainConfig).
+    default: nnplay.train.quick.default_spec) with ``config`` (a TrainConfig). ``progress``
+    and ``should_stop`` let a background job follow and stop it (nnplay.train.jobs).
     """
     from nnplay.train import TrainConfig, predict
+    from nnplay.train.jobs import check_stop, fit_stoppable
+    from nnplay.train.quick import quick_trainer
 
     groups_train, groups_test = np.asarray(groups_train), np.asarray(groups_test)
     _check_lengths(dataset.y_train, groups_train)
@@ -345,15 +352,14 @@ def run_mitigations(model: nn.Module, dataset: Dataset, groups_train, groups_tes
         mitigated = optimizer.predict(dataset.X_test, sensitive_features=groups_test,
                                       random_state=seed)
     predictions[f"threshold optimizer ({constraint.replace('_', ' ')})"] = np.asarray(mitigated)
-    reweighed_model, history = None, []
+    trainer = None
     if reweigh:
         config = config or TrainConfig(epochs=30, lr=0.01, seed=seed)
         resampled = reweighed_dataset(dataset, groups_train, pos_label, seed)
-        from nnplay.train.quick import quick_trainer
-
-        trainer = quick_trainer(resampled, spec, config).fit()
-        reweighed_model, history = trainer.model.eval(), trainer.history_copy()
-        predictions["reweighing"] = binarize(predict(reweighed_model, dataset.X_test), pos_label)
+        check_stop(should_stop)
+        trainer = quick_trainer(resampled, spec, config)
+        fit_stoppable(trainer, progress, should_stop)
+        trainer.model.eval()
+        predictions["reweighing"] = binarize(predict(trainer.model, dataset.X_test), pos_label)
     audits = {name: audit(y_true, pred, groups_test) for name, pred in predictions.items()}
-    return MitigationResult(comparison_table(audits), audits, predictions, reweighed_model,
-                            history)
+    return MitigationResult(comparison_table(audits), audits, predictions, trainer)

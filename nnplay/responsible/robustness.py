@@ -283,7 +283,8 @@ def tabular_curve(model: nn.Module, X, y, damage: str = "noise",
 def adversarial_finetune(model: nn.Module, dataset: Dataset, eps: float, epochs: int = 2,
                          method: str = "fgsm", lr: float = 1e-3, batch_size: int = 64,
                          steps: int = 5, clip: Clip = (0.0, 1.0), eval_size: int = 300,
-                         seed: int = 0) -> tuple[nn.Module, list[dict]]:
+                         seed: int = 0, progress=None, should_stop=None
+                         ) -> tuple[nn.Module, list[dict]]:
     """Adversarial training of a copy of ``model``; the original is left as it is.
 
     Each epoch makes fresh adversarial versions of the training set against the current
@@ -291,9 +292,11 @@ def adversarial_finetune(model: nn.Module, dataset: Dataset, eps: float, epochs:
     (half and half). Regenerating per epoch rather than per batch is a cheaper variant of
     Madry et al.'s recipe that needs no second training loop. History rows: epoch (0 is the
     model before), loss, clean_accuracy and robust_accuracy (same attack and eps) on the first
-    ``eval_size`` test rows.
+    ``eval_size`` test rows. ``progress(done, total)`` hears of each epoch; when
+    ``should_stop()`` turns true, Cancelled carries the copy and the epochs finished so far.
     """
     from nnplay.train import TrainConfig, Trainer
+    from nnplay.train.jobs import Cancelled
 
     eps = _check_eps(eps)
     if method not in ATTACKS:
@@ -306,6 +309,10 @@ def adversarial_finetune(model: nn.Module, dataset: Dataset, eps: float, epochs:
     history = [{"epoch": 0, "loss": float("nan"), "clean_accuracy": accuracy(net, X_eval, y_eval),
                 "robust_accuracy": accuracy(net, attack(net, X_eval, y_eval), y_eval)}]
     for epoch in range(1, int(epochs) + 1):
+        if progress is not None:
+            progress(epoch - 1, int(epochs))
+        if should_stop is not None and should_stop():
+            raise Cancelled(result=(net, history))
         X_adv = attack(net, dataset.X_train, dataset.y_train)
         mixed = Dataset(name=f"{dataset.name} + adversarial", task=dataset.task,
                         X_train=np.concatenate([dataset.X_train, X_adv]),

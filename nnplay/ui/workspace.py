@@ -34,7 +34,8 @@ def register(trainer=None, *, lesson: str, spec=None, name: str = "", model=None
     """Register a model in this session's workspace and store its run; returns the entry.
 
     Give the ``trainer`` that trained it (its model, data, config, history and status are read
-    from it), or ``model`` and ``dataset`` for a model made without the Trainer. ``spec`` defaults
+    from it; ``model`` may be a copy of its model to keep while training goes on), or ``model``
+    and ``dataset`` for a model made without the Trainer. ``spec`` defaults
     to ``trainer.spec``. Models dropped to make room, and a full workspace, are told to the
     learner; a run store that cannot be written is a warning, and the model is still kept.
     """
@@ -47,7 +48,8 @@ def register(trainer=None, *, lesson: str, spec=None, name: str = "", model=None
     spec = ModelSpec.of(spec)
     run_metrics, run_id = {}, None
     if trainer is not None:
-        model, dataset = trainer.model, trainer.dataset
+        model = trainer.model if model is None else model   # e.g. a copy of a live model
+        dataset = trainer.dataset
         run_metrics = runs.final_metrics(trainer)
         if record_run:
             run_id = _save_run(trainer, spec, lesson, name or f"{spec.family} on {dataset.name}",
@@ -118,11 +120,12 @@ def model_picker(key: str, task: str | None = None, kind: str | None = None,
 
 def pick_or_train(key: str, lesson: str, dataset_for: Callable[[], object], spec_for=None,
                   epochs: int = 30, task: str | None = None, kind: str | None = None,
-                  what: str = "a model") -> WorkspaceModel | None:
+                  what: str = "a model", config=None) -> WorkspaceModel | None:
     """The session's models first; otherwise (or on request) train one in the background.
 
     A page opened with no suitable model starts training a default one at once (the data from
-    ``dataset_for()``, the network from ``spec_for(dataset)`` or nnplay.train.quick's default),
+    ``dataset_for()``, the network from ``spec_for(dataset)`` or nnplay.train.quick's default,
+    trained with ``config`` or nnplay.train.quick's default, for the epochs the learner sets),
     shows its progress with a Stop button, and selects it when done: something to do at once.
     """
     from nnplay.ui.jobs import job_panel, job_running
@@ -141,9 +144,9 @@ def pick_or_train(key: str, lesson: str, dataset_for: Callable[[], object], spec
     spot_epochs = int(st.number_input("Epochs", 1, 500, epochs, key=f"{key}_spot_epochs"))
     job = st.session_state.get(job_key) or {}
     fresh = job.get("dataset_key") != _dataset_key(dataset)
-    if (fresh and not job_running(job_key)) or st.button(f"Train {what}", key=f"{key}_spot_go",
-                                                         disabled=job_running(job_key)):
-        _start_spot_job(job_key, dataset, spec_for, spot_epochs)
+    # new data (or a first visit) trains at once; the button trains again with other settings
+    if fresh or st.button(f"Train {what}", key=f"{key}_spot_go", disabled=job_running(job_key)):
+        _start_spot_job(job_key, dataset, spec_for, spot_epochs, config)
 
     def finish(done: dict) -> None:
         trainer = done["worker"].trainer
@@ -168,14 +171,15 @@ def _dataset_key(dataset) -> str:
         return f"{dataset.name}:{dataset.n_train}:{dataset.n_features}"
 
 
-def _start_spot_job(job_key: str, dataset, spec_for, epochs: int) -> None:
+def _start_spot_job(job_key: str, dataset, spec_for, epochs: int, config=None) -> None:
     from nnplay.train.jobs import Job
     from nnplay.train.quick import default_config, quick_trainer
     from nnplay.ui.jobs import start_job
 
     try:
         spec = spec_for(dataset) if spec_for else None
-        trainer = quick_trainer(dataset, spec, default_config(epochs))
+        config = default_config(epochs) if config is None else config.replace(epochs=epochs)
+        trainer = quick_trainer(dataset, spec, config)
     except ValueError as err:
         st.session_state[job_key] = {"error": str(err)}
         return

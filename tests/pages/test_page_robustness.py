@@ -27,13 +27,15 @@ def page() -> AppTest:
     return at
 
 
-def test_images_corruptions_attacks_and_adversarial_training(page):
-    assert any("Train a network here" in info.value for info in page.info)
-    page.selectbox(key="rob_image_data").set_value("digits").run()
-    page.slider(key="rob_image_epochs").set_value(4)
-    page.button(key="rob_image_train").click().run()
-    assert not page.exception
+def test_images_corruptions_attacks_and_adversarial_training(page, finish_job):
+    # the page opens already training a default CNN on mnist5k in the background
+    first = page.session_state["rob_image_spot_job"]["worker"]
+    assert first.trainer.dataset.name == "mnist5k" and first.trainer.spec.family == "cnn"
+    page.selectbox(key="rob_image_data").set_value("digits").run()   # new data: trains again
+    assert first.should_stop()
+    finish_job(page, "rob_image_spot_job")
     (entry,) = page.session_state["nnplay_workspace"].list()
+    assert entry.dataset.name == "digits" and entry.lesson == "robustness"
     n = page.slider(key="rob_n_images").value
     X, y = entry.dataset.X_test[:n], entry.dataset.y_test[:n]
     clean = float(np.mean(predict(entry.model, X) == y))
@@ -48,7 +50,7 @@ def test_images_corruptions_attacks_and_adversarial_training(page):
 
     page.toggle(key="rob_adv_toggle").set_value(True).run()
     page.button(key="rob_adv_train").click().run()
-    assert not page.exception
+    finish_job(page, "rob_adv_job")
     _, history = rob.adversarial_finetune(entry.model, entry.dataset, 0.1, 2, "fgsm",
                                           eval_size=n)
     robust = metric(page, "Robust accuracy")
@@ -60,10 +62,9 @@ def test_images_corruptions_attacks_and_adversarial_training(page):
     assert any("adversarially trained" in name for name in names)
 
 
-def test_tables_noise_and_missing_values(page):
+def test_tables_noise_and_missing_values(page, finish_job):
     page.radio(key="rob_part").set_value("Tables").run()
-    page.button(key="rob_tabular_train").click().run()
-    assert not page.exception
+    finish_job(page, "rob_table_spot_job")
     (entry,) = page.session_state["nnplay_workspace"].list(kind="tabular")
     assert entry.dataset.name == "breast_cancer"
     ds = entry.dataset

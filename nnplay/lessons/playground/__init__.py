@@ -223,6 +223,13 @@ class PlaygroundSession:
     def epoch(self) -> int:
         return self.trainer.epoch
 
+    @property
+    def spec(self) -> models.ModelSpec:
+        """The network as a ModelSpec (what a saved copy needs to be rebuilt)."""
+        s = self.settings
+        return models.ModelSpec("mlp", {"hidden": list(s.hidden), "activation": s.activation,
+                                        "dropout": s.dropout})
+
     def run_chunk(self, epochs: int | None = None) -> int:
         """Train one chunk (paced unless ``epochs`` is given); returns the epochs it ran."""
         before, t0 = self.trainer.epoch, time.perf_counter()

@@ -1,0 +1,35 @@
+"""The robustness lesson's setup: the data and networks its page offers and how long each trains
+by default, so a learner who opens the page sees a network trained and attacked within seconds.
+The measurements themselves are the shared concept ``nnplay.responsible.robustness``."""
+
+from __future__ import annotations
+
+from nnplay.data.dataset import Dataset
+from nnplay.models.registry import ModelSpec
+
+IMAGE_SETS = ("mnist5k", "digits")
+IMAGE_FAMILIES = ("cnn", "mlp")
+IMAGE_EPOCHS = 3
+TABLE_DEFAULT = "breast_cancer"
+TABLE_EPOCHS = 30
+SEVERITIES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def image_spec(dataset: Dataset, family: str = "cnn") -> ModelSpec:
+    """A small CNN (or MLP) for the image part; ValueError for data that is not images."""
+    if len(dataset.input_shape) != 3:
+        raise ValueError(f"The image part needs images; {dataset.name} has examples shaped "
+                         f"{dataset.input_shape}. Use the Tables part.")
+    if family == "cnn":
+        return ModelSpec("cnn", {"channels": [8, 16], "hidden": [64]})
+    if family == "mlp":
+        return ModelSpec("mlp", {"hidden": [64]})
+    raise ValueError(f"Choose a network from {', '.join(IMAGE_FAMILIES)}, got {family!r}.")
+
+
+def table_spec(dataset: Dataset) -> ModelSpec:
+    """A two-layer MLP for the tables part; ValueError for image or sequence data."""
+    if len(dataset.input_shape) != 1:
+        raise ValueError(f"The tables part needs rows of features; {dataset.name} has examples "
+                         f"shaped {dataset.input_shape}. Use the Images part for images.")
+    return ModelSpec("mlp", {"hidden": [32, 16], "activation": "relu"})

@@ -52,7 +52,8 @@ def pick_model(kind: str):
         return ws.pick_or_train(
             "rob_image", "robustness", image_data, epochs=lesson.IMAGE_EPOCHS,
             spec_for=lambda ds: lesson.image_spec(ds, st.session_state["rob_image_family"]),
-            task="classification", kind="image", what="a network")
+            task="classification", kind="image", what="a network",
+            checkpoint=lambda: lesson.load_checkpoint(cache.load_dataset("mnist5k")))
     return ws.pick_or_train("rob_table", "robustness", table_data, spec_for=lesson.table_spec,
                             epochs=lesson.TABLE_EPOCHS, task="classification", kind="tabular",
                             what="a network")

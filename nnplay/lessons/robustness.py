@@ -4,6 +4,8 @@ The measurements themselves are the shared concept ``nnplay.responsible.robustne
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nnplay.data.dataset import Dataset
 from nnplay.models.registry import ModelSpec
 
@@ -13,6 +15,19 @@ IMAGE_EPOCHS = 3
 TABLE_DEFAULT = "breast_cancer"
 TABLE_EPOCHS = 30
 SEVERITIES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+# A CNN trained on mnist5k by assets/make_checkpoints.py: the page opens with it at once.
+CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "checkpoints" / \
+    "robustness_mnist5k_cnn.zip"
+
+
+def load_checkpoint(dataset: Dataset | None = None):
+    """The shipped default image model (a modelio.LoadedModel), or None when it is not there
+    (an installed package without the repository's assets/ folder)."""
+    from nnplay.models import modelio
+
+    if not CHECKPOINT.is_file():
+        return None
+    return modelio.load_bundle(CHECKPOINT, dataset=dataset)
 
 
 def image_spec(dataset: Dataset, family: str = "cnn") -> ModelSpec:

@@ -120,18 +120,24 @@ def model_picker(key: str, task: str | None = None, kind: str | None = None,
 
 def pick_or_train(key: str, lesson: str, dataset_for: Callable[[], object], spec_for=None,
                   epochs: int = 30, task: str | None = None, kind: str | None = None,
-                  what: str = "a model", config=None) -> WorkspaceModel | None:
+                  what: str = "a model", config=None,
+                  checkpoint: Callable[[], object] | None = None) -> WorkspaceModel | None:
     """The session's models first; otherwise (or on request) train one in the background.
 
     A page opened with no suitable model starts training a default one at once (the data from
     ``dataset_for()``, the network from ``spec_for(dataset)`` or nnplay.train.quick's default,
     trained with ``config`` or nnplay.train.quick's default, for the epochs the learner sets),
     shows its progress with a Stop button, and selects it when done: something to do at once.
+    ``checkpoint()``, when given, returns a shipped model (a modelio.LoadedModel, or None) that
+    a first visit adds to the session instead of training.
     """
     from nnplay.ui.jobs import job_panel, job_running
 
     job_key = f"{key}_spot_job"
     has_models = bool(workspace().list(task=task, kind=kind))
+    if not has_models and checkpoint is not None and f"{key}_shipped" not in st.session_state:
+        st.session_state[f"{key}_shipped"] = True   # once: a learner may remove it again
+        has_models = _add_shipped(checkpoint)
     choices = ["From this session", "Train one on the spot"]
     if not has_models and f"{key}_source" not in st.session_state:
         st.session_state[f"{key}_source"] = choices[1]
@@ -160,6 +166,21 @@ def pick_or_train(key: str, lesson: str, dataset_for: Callable[[], object], spec
     if done is None or done.get("entry") not in workspace():
         return None
     return workspace().get(done["entry"])
+
+
+def _add_shipped(checkpoint: Callable[[], object]) -> bool:
+    try:
+        loaded = checkpoint()
+    except ValueError as err:   # a damaged or outdated file: train one instead
+        st.warning(f"The shipped model could not be loaded ({err}); training one instead.")
+        return False
+    if loaded is None:
+        return False
+    try:
+        workspace().add_record(loaded.record, loaded.model, loaded.dataset)
+    except ValueError:
+        return False
+    return True
 
 
 def _dataset_key(dataset) -> str:

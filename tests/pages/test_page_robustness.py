@@ -28,13 +28,17 @@ def page() -> AppTest:
 
 
 def test_images_corruptions_attacks_and_adversarial_training(page, finish_job):
-    # the page opens already training a default CNN on mnist5k in the background
+    # the page opens with the CNN shipped in assets/, already trained on mnist5k
+    (shipped,) = page.session_state["nnplay_workspace"].list()
+    assert shipped.dataset.name == "mnist5k" and shipped.family == "cnn"
+    assert shipped.metrics["accuracy"] > 0.85 and page.caption   # and the curves are drawn
+    page.radio(key="rob_image_source").set_value("Train one on the spot").run()
     first = page.session_state["rob_image_spot_job"]["worker"]
     assert first.trainer.dataset.name == "mnist5k" and first.trainer.spec.family == "cnn"
     page.selectbox(key="rob_image_data").set_value("digits").run()   # new data: trains again
     assert first.should_stop()
     finish_job(page, "rob_image_spot_job")
-    (entry,) = page.session_state["nnplay_workspace"].list()
+    entry = page.session_state["nnplay_workspace"].list()[0]
     assert entry.dataset.name == "digits" and entry.lesson == "robustness"
     n = page.slider(key="rob_n_images").value
     X, y = entry.dataset.X_test[:n], entry.dataset.y_test[:n]

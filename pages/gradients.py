@@ -57,10 +57,10 @@ except ValueError as err:
 
 st.latex("f(z) = " + activation_formula(activation))
 c1, c2, c3 = st.columns(3)
-c1.metric("Output / first-layer gradient norm", f"{report.ratio:.3g}")
+c1.metric("Output / first-layer gradient norm", gradflow.format_ratio(report.ratio).split(" (")[0])
 c2.metric("Diagnosis", report.status)
 c3.metric("Loss of this untrained batch", f"{report.loss:.4f}")
-st.markdown(STATUS_TEXT[report.status])
+st.markdown(STATUS_TEXT[report.status] + f" Why: {report.reason}.")
 st.plotly_chart(plots.gradient_norms_figure(report), key="gf_norms_fig", width="stretch")
 st.caption(f"Norm of each layer's weight gradient ‖∂L/∂W‖. Called vanishing when the "
            f"output/first ratio is above {gradflow.RATIO_THRESHOLD:g} or every norm is below "
@@ -70,6 +70,10 @@ st.subheader("What each layer outputs")
 st.plotly_chart(plots.activation_histograms_figure(report), key="gf_hist_fig",
                 width="stretch")
 st.markdown(
-    "Saturated sigmoid or tanh units (values piled at the ends) have slope near 0; activations "
-    "that shrink to 0 layer after layer carry no signal forward and no gradient back. "
-    "Try **ReLU with Kaiming** and then **sigmoid with the default** at depth 20.")
+    "Each title gives the layer's **mean slope** f'(z), the factor the gradient is multiplied by "
+    "on its way back through that layer (times the weights). A sigmoid's slope is at most 0.25, "
+    "even for units that are not saturated: twenty such factors shrink the gradient by more than "
+    "a trillion. Units piled at the ends of their range (saturated: try sigmoid or tanh with the "
+    "**too large** init) have slopes near 0; activations that shrink to 0 layer after layer "
+    "(the **too small** init) carry no signal forward and no gradient back. Try **ReLU with "
+    "Kaiming** and then **sigmoid with the PyTorch default** at depth 20.")

@@ -74,6 +74,7 @@ class GradientFlowReport:
     grad_norms: np.ndarray                # Frobenius norm of each Linear layer's weight gradient
     activation_samples: tuple[np.ndarray, ...]   # a sample of each hidden layer's outputs
     activation_std: np.ndarray            # standard deviation of each hidden layer's outputs
+    mean_slope: np.ndarray                # mean f'(z) of each hidden layer: its gradient factor
 
     @property
     def ratio(self) -> float:
@@ -89,15 +90,49 @@ class GradientFlowReport:
     @property
     def status(self) -> str:
         """'vanishing', 'exploding' or 'healthy', from the ratio and the size of the norms."""
-        largest = float(np.max(self.grad_norms))
-        if not np.isfinite(largest) or largest > EXPLODING_NORM:
-            return "exploding"
+        return self.diagnosis()[0]
+
+    @property
+    def reason(self) -> str:
+        """Which rule gave the status, in numbers (what the page prints beside it)."""
+        return self.diagnosis()[1]
+
+    def diagnosis(self) -> tuple[str, str]:
+        """(status, the rule that decided it with this run's numbers); rules in order."""
+        largest, smallest = float(np.max(self.grad_norms)), float(np.min(self.grad_norms))
         ratio = self.ratio
-        if largest < VANISHING_NORM or np.isnan(ratio) or ratio > RATIO_THRESHOLD:
-            return "vanishing"
+        if not np.isfinite(largest):
+            return "exploding", "the gradient overflowed to infinity"
+        if largest > EXPLODING_NORM:
+            return "exploding", (f"the largest layer gradient is {_sci(largest)}, above "
+                                 f"{EXPLODING_NORM:g}: every step would throw the weights far, "
+                                 f"whatever the output/first ratio ({format_ratio(ratio)})")
+        if largest < VANISHING_NORM:
+            return "vanishing", (f"every layer gradient is below {VANISHING_NORM:g} "
+                                 f"(largest {_sci(largest)}): nothing learns")
+        if np.isnan(ratio) or ratio > RATIO_THRESHOLD:
+            return "vanishing", (f"the output layer's gradient is {format_ratio(ratio)} times the "
+                                 f"first layer's (rule: above {RATIO_THRESHOLD:g}); the first "
+                                 f"layer gets {smallest:.2e}")
         if ratio < 1.0 / RATIO_THRESHOLD:
-            return "exploding"
-        return "healthy"
+            return "exploding", (f"the first layer's gradient is {format_ratio(1 / ratio)} times "
+                                 f"the output layer's (rule: above {RATIO_THRESHOLD:g})")
+        return "healthy", (f"the output/first ratio is {format_ratio(ratio)}, within "
+                           f"{1 / RATIO_THRESHOLD:g} to {RATIO_THRESHOLD:g}, and the norms lie "
+                           f"between {_sci(smallest)} and {_sci(largest)}")
+
+
+def _sci(x: float) -> str:
+    return "0" if x == 0 else f"{x:.2e}"
+
+
+def format_ratio(ratio: float) -> str:
+    """A gradient ratio for a person: 2.99, 3.6e+03, or words where it is not a number."""
+    if np.isnan(ratio):
+        return "undefined (no gradient reaches either end)"
+    if np.isinf(ratio):
+        return "infinite (the first layer gets exactly zero)"
+    return f"{ratio:.3g}" if 1e-3 <= ratio < 1e4 else f"{ratio:.2e}"
 
 
 def measure_gradient_flow(depth: int, activation: str = "sigmoid", init: str = "default",
@@ -120,6 +155,7 @@ def measure_gradient_flow(depth: int, activation: str = "sigmoid", init: str = "
         torch.manual_seed(seed)
         net = mlp(xb.shape[1], [width] * depth, 10, activation=activation, init=init)
     hidden = net.hidden_activations(xb)
+    slopes = _mean_slopes(net, xb, activation)
     loss = F.cross_entropy(net(xb), yb)
     loss.backward()
     norms = np.array([float(lin.weight.grad.norm()) for lin in net.linear_layers()])
@@ -133,4 +169,22 @@ def measure_gradient_flow(depth: int, activation: str = "sigmoid", init: str = "
     stds = np.array([float(h.detach().std()) for h in hidden])
     names = tuple(f"layer {i}" for i in range(1, depth + 1)) + ("output",)
     return GradientFlowReport(int(depth), activation, init, int(width), float(loss.detach()),
-                              names, norms, tuple(samples), stds)
+                              names, norms, tuple(samples), stds, slopes)
+
+
+def _mean_slopes(net, xb: torch.Tensor, activation: str) -> np.ndarray:
+    """Mean f'(z) over the batch for each hidden layer: the factor backprop multiplies by."""
+    from torch import nn
+
+    from nnplay.models.activations import activation_and_derivative
+
+    slopes, h = [], xb
+    for m in net.layers:
+        if isinstance(m, nn.Linear) and m is not net.linear_layers()[-1]:
+            with torch.no_grad():
+                z = m(h)
+            h, slope = activation_and_derivative(activation, z)
+            slopes.append(float(slope.mean()))
+        elif isinstance(m, nn.Linear):
+            break
+    return np.array(slopes)

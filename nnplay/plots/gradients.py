@@ -26,16 +26,19 @@ def gradient_norms_figure(report: GradientFlowReport) -> go.Figure:
 
 
 def activation_histograms_figure(report: GradientFlowReport, max_layers: int = 6) -> go.Figure:
-    """Histograms of hidden activations for up to ``max_layers`` layers spread over the depth."""
+    """Histograms of hidden activations for up to ``max_layers`` layers spread over the depth,
+    each titled with the layer's mean activation slope f'(z): the factor the gradient gets."""
     n = len(report.activation_samples)
     chosen = sorted(set(np.linspace(0, n - 1, min(n, max_layers)).round().astype(int).tolist()))
     fig = make_subplots(rows=1, cols=len(chosen), shared_yaxes=True,
-                        subplot_titles=[report.layer_names[i] for i in chosen])
+                        subplot_titles=[f"{report.layer_names[i]}<br>mean slope "
+                                        f"{report.mean_slope[i]:.2f}" for i in chosen])
     for col, i in enumerate(chosen, start=1):
         values = report.activation_samples[i]
         fig.add_trace(go.Histogram(x=values, nbinsx=40, histnorm="probability",
                                    marker_color="#1f77b4", showlegend=False,
                                    name=report.layer_names[i]), row=1, col=col)
-    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10}, bargap=0.05)
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 60, "b": 10}, bargap=0.05)
+    fig.update_annotations(font_size=12)
     fig.update_yaxes(title_text="share", row=1, col=1)
     return fig

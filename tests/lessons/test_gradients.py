@@ -55,3 +55,29 @@ def test_batch_is_real_standardised_digits():
 def test_bad_input_raises_value_error(kwargs):
     with pytest.raises(ValueError):
         measure_gradient_flow(**kwargs)
+
+
+@pytest.mark.parametrize("activation, init", [("relu", "large"), ("sigmoid", "default"),
+                                              ("tanh", "small"), ("relu", "kaiming"),
+                                              ("tanh", "large"), ("sigmoid", "small")])
+def test_the_printed_reason_is_the_rule_that_decided(activation, init):
+    from nnplay.lessons.gradients import EXPLODING_NORM, RATIO_THRESHOLD
+
+    report = measure_gradient_flow(20, activation, init)
+    status, reason = report.diagnosis()
+    largest = float(report.grad_norms.max())
+    if largest > EXPLODING_NORM:
+        assert status == "exploding" and f"above {EXPLODING_NORM:g}" in reason
+    elif report.ratio > RATIO_THRESHOLD or not np.isfinite(report.ratio):
+        assert status == "vanishing"
+    else:
+        assert status == "healthy" and "within" in reason
+    assert "nan" not in reason and "inf " not in reason
+
+
+def test_sigmoid_slopes_are_at_most_a_quarter_and_saturate_with_large_weights():
+    default = measure_gradient_flow(20, "sigmoid", "default")
+    large = measure_gradient_flow(20, "sigmoid", "large")
+    assert np.all(default.mean_slope <= 0.25) and default.mean_slope.min() > 0.2
+    assert large.mean_slope.max() < 0.15   # saturated: units pile up at 0 and 1
+    assert len(default.mean_slope) == 20

@@ -19,12 +19,15 @@ class Value:
     """One scalar in a computation graph: its value, its gradient and the op that made it."""
 
     def __init__(self, data: float, _children: tuple[Value, ...] = (), _op: str = "",
-                 label: str = "", _local_grads: tuple[float, ...] = ()):
+                 label: str = "", _local_grads: tuple[float, ...] = (), constant: bool = False):
         if isinstance(data, Value):
             raise TypeError("Value(data) needs a plain number; the argument is already a Value.")
         self.data = float(data)
         self.grad = 0.0
         self.label = label
+        # A constant (such as a target y) is part of the graph but nothing learns it: the
+        # step-by-step replay gives it no gradient step (backward() still fills .grad).
+        self.constant = bool(constant)
         # Children in argument order (a node used twice appears twice, as in x * x), with the
         # local derivative d(self)/d(child) of each, computed when the op runs.
         self._prev = tuple(_children)
@@ -253,6 +256,7 @@ def backward_steps(root: Value) -> list[BackwardStep]:
 
     The gradients are computed here from scratch ("pull": a node sums over the nodes that use
     it), not read from ``.grad``; they equal what ``root.backward()`` ("push") computes.
+    Constant leaves (``Value(..., constant=True)``) get no step: nothing learns them.
     """
     topo = root.topological_order()
     consumers: dict[int, list[tuple[Value, float, int]]] = {id(v): [] for v in topo}
@@ -270,7 +274,8 @@ def backward_steps(root: Value) -> list[BackwardStep]:
                           for p, local, pos in consumers[id(v)])
             grad = sum(t.product for t in terms)
         grads[id(v)] = grad
-        steps.append(BackwardStep(v, terms, grad))
+        if not (v.constant and v.is_leaf):
+            steps.append(BackwardStep(v, terms, grad))
     return steps
 
 

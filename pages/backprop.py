@@ -95,9 +95,13 @@ def revealed_gradients(root: autograd.Value,
     return {name: state.known_grads.get(id(by_label[name])) for name in backprop.TINY_NET_PARAMS}
 
 
-def gradient_table(params: dict[str, float], grads: dict[str, float | None]) -> pd.DataFrame:
-    return pd.DataFrame({"parameter": list(params), "value": list(params.values()),
-                         "gradient dL/dp": [grads[n] for n in params]})
+def gradient_table(params: dict[str, float], grads: dict[str, float | None]):
+    """Parameters, values and gradients; a gradient the backward pass has not reached yet
+    reads "not yet computed"."""
+    frame = pd.DataFrame({"parameter": list(params), "value": list(params.values()),
+                          "gradient dL/dp": [grads[n] for n in params]})
+    return frame.style.format({"value": "{:.4g}", "gradient dL/dp": "{:.6g}"},
+                              na_rep="not yet computed")
 
 
 def torch_check(x, y, params, activation, grads: dict[str, float], loss: float) -> None:

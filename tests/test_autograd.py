@@ -199,7 +199,10 @@ def test_backward_steps_pull_equals_backward_push():
     steps = backward_steps(loss)
     loss.backward()
     assert steps[0].node is loss and steps[0].grad == 1.0
-    assert len(steps) == len(loss.topological_order())
+    graph = loss.topological_order()
+    assert len(steps) == len(graph) - 1   # every node but the constant target y
+    assert [v.label for v in graph if v.constant] == ["y"]
+    assert all(s.node.label != "y" for s in steps)
     for s in steps:
         assert math.isclose(s.grad, s.node.grad, rel_tol=1e-12, abs_tol=1e-15)
     for s in steps[1:]:
@@ -209,15 +212,16 @@ def test_backward_steps_pull_equals_backward_push():
 def test_walkthrough_reveals_values_then_gradients():
     loss = tiny_network([1.0, 2.0], 0.0, DEFAULT_TINY_PARAMS, "tanh")
     n_fwd, n_all = len(forward_steps(loss)), len(loss.topological_order())
+    n_learned = n_all - 1   # the target y is a constant: no gradient step
     start = walkthrough(loss, 0)
     assert start.phase == "start" and start.active is None and not start.known_grads
-    assert start.n_steps == n_fwd + n_all
+    assert start.n_steps == n_fwd + n_learned
     mid = walkthrough(loss, n_fwd)
     assert mid.forward_done and mid.active is loss and len(mid.known_values) == n_all
     first_back = walkthrough(loss, n_fwd + 1)
     assert first_back.phase == "backward" and first_back.known_grads == {id(loss): 1.0}
     end = walkthrough(loss, 10_000)   # clipped to the last step
-    assert end.done and len(end.known_grads) == n_all
+    assert end.done and len(end.known_grads) == n_learned
 
 
 # --- the tiny network -------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def tiny_network(x: Sequence[float], target: float, params: Mapping[str, float],
     s.label = "s3"
     yhat = s + p["c"]
     yhat.label = "yhat"
-    err = yhat - Value(target, label="y")
+    err = yhat - Value(target, label="y", constant=True)   # the target: data, never learned
     err.label = "err"
     loss = err ** 2
     loss.label = "loss"

@@ -66,7 +66,7 @@ def computation_graph_dot(root: Value, state: WalkthroughState) -> str:
         title = _node_formula(v, names) if v.op else names[id(v)]
         value = fmt(v.data) if id(v) in state.known_values else "?"
         grad = fmt(state.known_grads[id(v)]) if id(v) in state.known_grads else "?"
-        fields = (title, f"data {value}", f"grad {grad}")
+        fields = (title, f"data {value}", "constant" if v.constant else f"grad {grad}")
         label = "|".join(_record_escape(field) for field in fields)
         if id(v) == active:
             fill = ACTIVE_FILL

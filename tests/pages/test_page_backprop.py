@@ -58,7 +58,9 @@ def test_stepping_forward_and_backward_shows_torchs_gradients():
         at.button(key="bp_backward").click().run()
         backward_clicks += 1
         assert not at.exception
-    assert backward_clicks == len(backprop.tiny_network(x, y, params).topological_order())
+    graph = backprop.tiny_network(x, y, params).topological_order()
+    constants = [v.label for v in graph if v.constant]
+    assert constants == ["y"] and backward_clicks == len(graph) - 1   # y is data: no gradient
 
     torch_loss, torch_grads = backprop.tiny_network_torch(x, y, params, "sigmoid")
     shown = dataframe(at, "gradient dL/dp").set_index("parameter")["gradient dL/dp"]

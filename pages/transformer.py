@@ -31,10 +31,15 @@ def attention_walkthrough() -> None:
     tokens = tl.parse_tokens(text)
     ex = tl.attention_example(tokens, d_model, d_k, seed)
     st.latex(tl.ATTENTION_LATEX)
+    st.info("The embeddings X and the matrices W_q, W_k, W_v here are **random numbers** drawn "
+            "with the seed, not learned: this part shows the arithmetic of attention, not what "
+            "it learns. The encoder trained further down shows learned attention maps.",
+            icon=":material/casino:")
     stage = STEPS.index(st.select_slider("Step", STEPS, key="tf_step"))
     dims = [f"d{j + 1}" for j in range(d_k)]
     if stage == 0:
-        st.markdown("Each token's embedding (a row of X) is multiplied by three learned matrices: "
+        st.markdown("Each token's embedding (a row of X) is multiplied by three matrices (learned "
+                    "in a trained model, random here): "
                     "Q = X W_q asks *what am I looking for*, K = X W_k says *what I contain*, "
                     "V = X W_v is *what I pass on*.")
         st.plotly_chart(plots.matrix_figure(ex["X"], tokens, [f"e{j + 1}" for j in range(d_model)],

@@ -1,40 +1,77 @@
-"""Lesson: Runs. Every training run kept in the run store: a table sorted by any metric, curves
-of chosen runs overlaid, delete, download a run as JSON; and models: download one from this
-session (weights plus config JSON) or upload one to evaluate it and train it further.
+"""Lesson: Runs. Every training run kept in the run store: filtered by lesson and dataset, a table
+sorted by any metric, the curves of comparable runs overlaid, delete your own runs, download a run
+as JSON or for TensorBoard; and models: download one from this session (weights plus config JSON)
+or upload one to evaluate it and train it further.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from pathlib import Path
 
 import streamlit as st
 
 from nnplay.models import modelio
-from nnplay.plots import training as plots
-from nnplay.train import evaluate, runs
-from nnplay.ui import cache
+from nnplay.plots import runs as plots
+from nnplay.plots.training import METRIC_TITLES
+from nnplay.train import evaluate, runs, tensorboard
+from nnplay.ui import owner
 from nnplay.ui import workspace as ws
+from nnplay.ui.pages import LESSONS
 
 UPLOADED = "runs_uploaded"
-INFO_COLUMNS = ("id", "created", "source", "name", "dataset", "family", "status", "device")
+DELETE_ERROR = "runs_delete_error"
+INFO_COLUMNS = ("id", "created", "lesson", "owner", "name", "dataset", "task", "family", "status",
+                "device")
+MAX_DEFAULT_COMPARE = 5
+LESSON_TITLES = {**{Path(lesson.page).stem: lesson.title for lesson in LESSONS},
+                 "cli": "Command line", "notebook": "Notebook", "upload": "Uploaded model"}
 
 
-def runs_table(store: runs.RunStore):
-    """The sortable table of stored runs; returns it (empty when there are none)."""
-    everything = store.list()
-    if everything.empty:
+def all_by_default(label: str, options: list, key: str, **kwargs) -> list:
+    """A multiselect that starts with every option chosen; options that appear later join it."""
+    seen = st.session_state.get(f"{key}_seen", set())
+    if key in st.session_state and any(o not in seen for o in options):
+        st.session_state[key] = [o for o in options if o in st.session_state[key] or o not in seen]
+    st.session_state[f"{key}_seen"] = set(options)
+    default = None if key in st.session_state else list(options)
+    return st.multiselect(label, options, default=default, key=key, **kwargs)
+
+
+def run_filters(store: runs.RunStore) -> dict | None:
+    """Lesson and dataset filters (and "only mine" on a shared server); None when there are no runs."""
+    if not len(store):
         st.info(f"No runs stored yet in `{store.path}`. Train one in the Training lab, the "
                 "Playground or with `nnplay train`.")
+        return None
+    c1, c2 = st.columns(2)
+    with c1:
+        lessons = all_by_default("Lessons", store.distinct("lesson"), "runs_lessons",
+                                 format_func=lambda i: LESSON_TITLES.get(i, i))
+    with c2:
+        datasets = all_by_default("Datasets", store.distinct("dataset"), "runs_datasets")
+    mine = owner.shared_server() and st.toggle("Only my runs", key="runs_mine")
+    return {"lesson": lessons, "dataset": datasets, "owner": owner.owner_id() if mine else None}
+
+
+def runs_table(store: runs.RunStore, filters: dict):
+    """The sortable table of the runs the filters keep; returns it (empty when none match)."""
+    everything = store.list(**filters)
+    if everything.empty:
+        st.info("No runs match these filters.")
         return everything
     sortable = [c for c in everything.columns if c not in INFO_COLUMNS or c in ("id", "created")]
     default = "test_accuracy" if "test_accuracy" in sortable else "created"
     c1, c2 = st.columns([3, 1])
     order_by = c1.selectbox("Sort by", sortable, index=sortable.index(default), key="runs_sort")
     descending = c2.toggle("Largest first", True, key="runs_desc")
-    table = store.list(order_by=order_by, descending=descending)
-    front = ["id", "name", "dataset", "status", "epochs"]
+    table = runs.sort_runs(everything, order_by, descending)
+    front = ["id", "name", "lesson", "owner", "dataset", "status", "epochs"]
     metrics = [c for c in table.columns if c not in INFO_COLUMNS and c not in front + ["duration_s"]]
-    shown = table[front + metrics + [c for c in table.columns if c not in front + metrics]]
+    shown = table[front + metrics + [c for c in table.columns if c not in front + metrics]].copy()
+    shown["lesson"] = shown["lesson"].map(lambda i: LESSON_TITLES.get(i, i))
+    shown["owner"] = shown["owner"].map(owner.owner_label)
     st.dataframe(shown, key="runs_table", hide_index=True,
                  column_config={"duration_s": st.column_config.NumberColumn("seconds",
                                                                             format="%.2f")})
@@ -42,41 +79,75 @@ def runs_table(store: runs.RunStore):
     return table
 
 
+def default_comparison(table) -> list[int]:
+    """The newest run's comparable group (same dataset and task), up to MAX_DEFAULT_COMPARE runs."""
+    newest = table.loc[table["id"].idxmax()]
+    return runs.comparable_groups(table)[(newest.dataset, newest.task)][:MAX_DEFAULT_COMPARE]
+
+
 def compare_runs(store: runs.RunStore, table) -> None:
-    """Overlay the chosen runs' curves for one per-epoch quantity."""
-    ids = table["id"].tolist()
+    """Overlay the chosen runs' curves for one per-epoch quantity, one plot per comparable group."""
     labels = {row.id: f"#{row.id} {row.name}" for row in table.itertuples()}
-    chosen = st.multiselect("Runs to compare", ids, default=ids[:3], key="runs_compare",
-                            format_func=labels.get)
+    chosen = st.multiselect("Runs to compare", list(labels), default=default_comparison(table),
+                            key="runs_compare", format_func=labels.get)
     if not chosen:
         st.info("Choose runs to see their curves.")
         return
-    histories = {labels[i]: store.get(i)["history"] for i in chosen}
-    keys = plots.metric_keys(list(histories.values()))
+    groups = {group: {labels[i]: store.get(i)["history"] for i in ids}
+              for group, ids in runs.comparable_groups(table, chosen).items()}
+    if len(groups) > 1:
+        names = ", ".join(plots.group_title(*group) for group in groups)
+        st.warning(f"These runs are not comparable: they learned different datasets or tasks "
+                   f"({names}). Each group gets its own plot; compare curves within a group.")
+    keys = plots.shared_curve_keys(groups)
     if not keys:
         st.info("These runs have no per-epoch history.")
         return
     c1, c2 = st.columns([3, 1])
     key = c1.selectbox("Curve", keys, index=keys.index("val_loss") if "val_loss" in keys else 0,
-                       key="runs_curve", format_func=plots.METRIC_TITLES.get)
+                       key="runs_curve", format_func=METRIC_TITLES.get)
     log_y = c2.toggle("Log scale", key="runs_log")
-    st.plotly_chart(plots.runs_overlay_figure(histories, key, log_y), key="runs_overlay_fig")
+    figures = plots.group_overlay_figures(groups, key, log_y)
+    for n, (_, fig) in enumerate(figures):
+        st.plotly_chart(fig, key="runs_overlay_fig" if n == 0 else f"runs_overlay_fig_{n}")
+    missing = [plots.group_title(*g) for g in groups if plots.group_title(*g) not in dict(figures)]
+    if missing:
+        st.caption(f"No run in {', '.join(missing)} recorded {METRIC_TITLES.get(key, key)}.")
 
 
 def delete_run(store: runs.RunStore, run_id: int) -> None:
-    store.delete(run_id)
+    try:
+        store.delete(run_id, owner=owner.delete_owner())
+    except ValueError as err:  # someone else's run: the store refuses, nothing is lost
+        st.session_state[DELETE_ERROR] = str(err)
     st.session_state.pop("runs_compare", None)
 
 
 def one_run(store: runs.RunStore, table) -> None:
-    """Download one run as JSON, or delete it."""
-    ids = table["id"].tolist()
-    run_id = st.selectbox("Run", ids, key="runs_one",
-                          format_func=lambda i: f"#{i} {table.set_index('id').loc[i, 'name']}")
-    c1, c2 = st.columns(2)
+    """Download one run as JSON or for TensorBoard, or delete it when it is yours."""
+    names = table.set_index("id")["name"]
+    run_id = st.selectbox("Run", list(names.index), key="runs_one",
+                          format_func=lambda i: f"#{i} {names[i]}")
+    record = store.get(run_id)
+    has_tensorboard = tensorboard.tensorboard_available()
+    mine = owner.can_delete(record["owner"])
+    c1, c2, c3 = st.columns(3)
     c1.download_button("Download run as JSON", store.export_json(run_id), f"run-{run_id}.json",
                        mime="application/json", key="runs_download")
-    c2.button("Delete run", key="runs_delete", on_click=delete_run, args=(store, run_id))
+    c2.download_button("Download for TensorBoard (zip)",
+                       functools.partial(tensorboard.tensorboard_zip, record),
+                       f"run-{run_id}-tensorboard.zip", mime="application/zip",
+                       key="runs_download_tb", disabled=not has_tensorboard,
+                       help="Unzip, then run: tensorboard --logdir <the folder>")
+    c3.button("Delete run", key="runs_delete", on_click=delete_run, args=(store, run_id),
+              disabled=not mine)
+    if not has_tensorboard:
+        st.caption(tensorboard.INSTALL_HINT)
+    if not mine:
+        st.caption(f"This run belongs to {owner.owner_label(record['owner'])}: you can look at it "
+                   "and download it; only its owner can delete it.")
+    if DELETE_ERROR in st.session_state:
+        st.error(st.session_state.pop(DELETE_ERROR))
 
 
 def download_model() -> None:
@@ -84,12 +155,10 @@ def download_model() -> None:
     picked = ws.model_picker("runs_model")
     if picked is None:
         return
-    spec = picked.config.get("model_spec", {"family": picked.family, "params": {}})
     fmt = st.radio("Weights format", list(modelio.WEIGHT_FORMATS), horizontal=True,
                    key="runs_weights_format")
-    blob, config_json = modelio.export_model(picked.model, spec, picked.dataset,
-                                             {k: v for k, v in picked.config.items()
-                                              if k != "model_spec"}, weights=fmt)
+    blob, config_json = modelio.export_model(picked.model, picked.record, picked.dataset,
+                                             weights=fmt)
     c1, c2 = st.columns(2)
     c1.download_button("Download weights", blob, f"model{modelio.WEIGHT_FORMATS[fmt]}",
                        key="runs_dl_weights")
@@ -110,20 +179,18 @@ def upload_model() -> None:
     raw_config, raw_weights = config_file.getvalue(), weights_file.getvalue()
     digest = hashlib.sha256(raw_config + b"\0" + raw_weights).hexdigest()
     try:
-        config = modelio.read_config(raw_config)
-        info = config["dataset"]
-        dataset = cache.load_dataset(info.get("name", ""), **dict(info.get("params") or {}))
-        loaded = modelio.load_model(raw_weights, config, dataset=dataset)
+        loaded = modelio.load_model(raw_weights, raw_config)  # data from the record's reference
     except ValueError as err:
         st.error(f"This model cannot be loaded: {err}")
         return
     metrics = evaluate(loaded.model, loaded.dataset)
     done = st.session_state.setdefault(UPLOADED, {})
     if digest not in done:  # register once per upload, not on every rerun
-        entry = ws.register(f"uploaded {loaded.spec['family']} on {loaded.dataset.name}",
-                            loaded.model, loaded.dataset,
-                            {**config.get("train_config", {}), "model_spec": loaded.spec},
-                            source="upload", family=loaded.spec["family"], metrics=metrics)
+        entry = ws.register(lesson="upload", spec=loaded.record.spec, model=loaded.model,
+                            dataset=loaded.dataset, metrics=metrics,
+                            name=f"uploaded {loaded.record.family} on {loaded.dataset.name}")
+        if entry is None:  # the workspace said why
+            return
         done[digest] = entry.name
     st.success(f"Loaded as **{done[digest]}**, evaluated on the test split of "
                f"{loaded.dataset.name}.")
@@ -135,13 +202,18 @@ def upload_model() -> None:
 st.title("Runs")
 st.markdown("Every training run from the Training lab, the Playground and `nnplay train` is "
             "kept here, with its settings and its curves, so you can compare them.")
+if owner.shared_server():
+    owner.owner_id()  # the session's first call may write this browser's cookie: keep it up here
+    st.caption("This is a shared server: runs marked *you* were made in this browser, and only "
+               "you can delete them. Another browser or a private window counts as someone else.")
 try:
     store = runs.RunStore()
 except runs.RunStoreError as err:
     st.error(str(err))
     store = None
-if store is not None:
-    table = runs_table(store)
+filters = run_filters(store) if store is not None else None
+if filters is not None:
+    table = runs_table(store, filters)
     if not table.empty:
         st.subheader("Compare curves")
         compare_runs(store, table)

@@ -1,35 +1,47 @@
 """The run store: every finished or stopped training run, kept in one SQLite file.
 
 A run record is a plain JSON-able dict: the training config, the model spec
-``{"family", "params"}``, the dataset's name and parameters, the per-epoch history, the final
-metrics, the status (completed | early_stopped | stopped | diverged), the device, the training
-time in seconds, when it was made and which part of nnplay made it (cli, lab, playground...).
+``{"family", "params"}``, the dataset's name, task and parameters, the per-epoch history, the
+final metrics, the status (completed | early_stopped | stopped | diverged), the device, the
+training time in seconds, when it was made, the ``lesson`` that made it (an id from
+``nnplay.lessons.SOURCES``: a lesson, or cli, notebook, upload) and its ``owner`` (a browser's
+owner id on a shared server, else the operating-system user).
 
 The file lives under the user's data directory unless the environment variable NNPLAY_DB names
 another path. Several threads and processes may save at once: the database runs in WAL mode with
 a busy timeout and each save is one transaction. A file that is not a readable SQLite database
-raises RunStoreError naming it, and is never overwritten.
+raises RunStoreError naming it, and is never overwritten. A database written before runs had a
+lesson and an owner gains those columns when it is first opened; its old records keep reading
+(their ``source`` becomes ``lesson``, "lab" is "training_lab"; their owner is unknown, "").
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import math
 import os
 import sqlite3
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from nnplay.train.record import check_source
+
 ENV_VAR = "NNPLAY_DB"
 STATUSES = ("completed", "early_stopped", "stopped", "diverged")
 BUSY_TIMEOUT_S = 30.0
 # Columns every listing has; metric columns (test_accuracy, val_loss, ...) follow them.
-BASE_COLUMNS = ("id", "created", "source", "name", "dataset", "family", "status", "epochs",
-                "duration_s", "device")
+BASE_COLUMNS = ("id", "created", "lesson", "owner", "name", "dataset", "task", "family", "status",
+                "epochs", "duration_s", "device")
+# What older nnplay versions wrote as a record's "source", in today's lesson ids.
+LEGACY_LESSONS = {"lab": "training_lab"}
 
+# `source` holds the lesson again so that older nnplay versions sharing the file can still insert
+# and filter; `lesson` and `owner` come last because older files gain them by ALTER TABLE.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -40,9 +52,12 @@ CREATE TABLE IF NOT EXISTS runs (
     dataset TEXT NOT NULL,
     device TEXT NOT NULL,
     duration_s REAL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    lesson TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT ''
 )
 """
+_ADDED_COLUMNS = ("lesson", "owner")
 
 
 class RunStoreError(ValueError):
@@ -59,6 +74,14 @@ def default_path() -> Path:
     return Path(platformdirs.user_data_dir("nnplay")) / "runs.sqlite"
 
 
+def local_owner() -> str:
+    """The operating-system user: who owns runs made from the CLI, a notebook or a local app."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no login name in this environment
+        return "local"
+
+
 def json_safe(value):
     """A copy of ``value`` that JSON can hold: NaN and infinities become None, NumPy becomes Python."""
     if isinstance(value, dict):
@@ -72,6 +95,34 @@ def json_safe(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def record_lesson(record: dict) -> str:
+    """The lesson id of a record, new (``lesson``) or old (``source``, "lab" meaning training_lab)."""
+    lesson = record.get("lesson") or record.get("source") or ""
+    return LEGACY_LESSONS.get(lesson, lesson)
+
+
+def record_task(record: dict) -> str:
+    """classification | regression | "" : from the dataset facts, else from the metrics' names."""
+    task = (record.get("dataset") or {}).get("task")
+    if task:
+        return str(task)
+    keys = set(record.get("metrics") or {}) | {k for row in record.get("history") or []
+                                                for k in row}
+    if keys & {"test_accuracy", "train_accuracy", "val_accuracy", "accuracy"}:
+        return "classification"
+    if keys & {"test_rmse", "test_r2", "val_rmse", "val_r2"}:
+        return "regression"
+    return ""
+
+
+def _in_clause(column: str, wanted) -> tuple[str, tuple]:
+    """``column = ?`` for one value, ``column IN (...)`` for several (none matches nothing)."""
+    values = (wanted,) if isinstance(wanted, str) else tuple(wanted)
+    if len(values) == 1:
+        return f"{column} = ?", values
+    return f"{column} IN ({', '.join('?' * len(values))})", values
 
 
 class RunStore:
@@ -99,20 +150,28 @@ class RunStore:
         except sqlite3.Error as err:
             raise self._fail(err) from None
 
-    def _execute(self, sql: str, params: tuple = (), write: bool = False) -> list[tuple]:
-        """Run one statement in its own transaction; sqlite errors become RunStoreError."""
+    def _execute(self, sql, params: tuple = (), write: bool = False):
+        """Run one statement, or ``sql(connection)`` when it is a function, in its own transaction.
+
+        Returns the statement's rows (or the function's result); sqlite errors become
+        RunStoreError, and any error rolls the transaction back.
+        """
         conn = self._connect()
         try:
             if write:
                 conn.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting up to the timeout
-            rows = conn.execute(sql, params).fetchall()
+            result = sql(conn) if callable(sql) else conn.execute(sql, params).fetchall()
             if write:
                 conn.execute("COMMIT")
-            return rows
+            return result
         except sqlite3.Error as err:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise self._fail(err) from None
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
         finally:
             conn.close()
 
@@ -124,74 +183,107 @@ class RunStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise self._fail(err) from None
-        conn = self._connect()
-        try:
+
+        def columns(conn) -> set[str]:
             # Reading the schema first makes a non-database file fail here, before any write.
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            conn.execute(_SCHEMA)
-        except sqlite3.Error as err:
-            raise self._fail(err) from None
-        finally:
-            conn.close()
+            return {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+
+        if not set(_ADDED_COLUMNS) <= self._execute(columns):  # new file, or one to migrate
+            self._execute(_create_or_migrate, write=True)
 
     # ---- the API -------------------------------------------------------------------------------
     def save(self, record: dict) -> int:
-        """Store one run record (see ``make_record``); returns its new id."""
+        """Store one run record (see ``make_record``); returns its new id.
+
+        The record must name its lesson; a record without an owner belongs to ``local_owner()``.
+        """
         rec = json_safe(dict(record))
         rec.pop("id", None)
+        lesson = check_source(record_lesson(rec))
+        rec.pop("source", None)
+        rec["lesson"] = lesson
+        rec["owner"] = owner = str(rec.get("owner") or local_owner())
         status = rec.get("status", "completed")
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}.")
         created = float(rec.setdefault("created", time.time()))
         dataset = rec.get("dataset") or {}
-        row = (created, str(rec.get("source", "")), str(rec.get("name", "")), status,
+        row = (created, lesson, lesson, owner, str(rec.get("name", "")), status,
                str(dataset.get("name", "")), str(rec.get("device", "")),
                rec.get("duration_s"), json.dumps(rec, allow_nan=False, sort_keys=True))
-        rows = self._execute("INSERT INTO runs (created, source, name, status, dataset, device, "
-                             "duration_s, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                             row, write=True)
+        rows = self._execute("INSERT INTO runs (created, source, lesson, owner, name, status, "
+                             "dataset, device, duration_s, record) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", row, write=True)
         return int(rows[0][0])
 
     def get(self, run_id: int) -> dict:
         """The full record of run ``run_id`` (with its id); ValueError when there is none."""
-        rows = self._execute("SELECT id, record FROM runs WHERE id = ?", (_as_id(run_id),))
+        rows = self._execute("SELECT id, lesson, owner, record FROM runs WHERE id = ?",
+                             (_as_id(run_id),))
         if not rows:
             raise ValueError(f"No run with id {run_id} in {self.path}; `nnplay runs list` "
                              "shows the ids.")
-        return {"id": rows[0][0], **json.loads(rows[0][1])}
+        rid, lesson, owner, text = rows[0]
+        return {"id": rid, **_current_shape(json.loads(text), lesson, owner)}
 
     def ids(self) -> list[int]:
         """Every stored run id, oldest first."""
         return [r[0] for r in self._execute("SELECT id FROM runs ORDER BY id")]
 
     def list(self, order_by: str = "created", descending: bool = True,
-             source: str | None = None, limit: int | None = None) -> pd.DataFrame:
+             lesson: str | Iterable[str] | None = None, dataset: str | Iterable[str] | None = None,
+             owner: str | Iterable[str] | None = None, limit: int | None = None) -> pd.DataFrame:
         """One row per run: BASE_COLUMNS then its final metrics, sorted by any column.
 
-        Runs missing the sort column (e.g. accuracy for a regression run) come last.
+        ``lesson``, ``dataset`` and ``owner`` keep only runs with that value (or one of several
+        values; an empty list keeps none). Runs missing the sort column (e.g. accuracy for a
+        regression run) come last.
         """
-        sql, params = "SELECT id, record FROM runs", ()
-        if source is not None:
-            sql, params = sql + " WHERE source = ?", (source,)
-        rows = [_summary_row(rid, json.loads(text)) for rid, text in self._execute(sql, params)]
+        where, params = [], ()
+        for column, wanted in (("lesson", lesson), ("dataset", dataset), ("owner", owner)):
+            if wanted is not None:
+                clause, values = _in_clause(column, wanted)
+                where.append(clause)
+                params += values
+        sql = "SELECT id, lesson, owner, record FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = [_summary_row(rid, _current_shape(json.loads(text), les, own))
+                for rid, les, own, text in self._execute(sql, params)]
         table = pd.DataFrame(rows)
         if table.empty:
             return pd.DataFrame(columns=list(BASE_COLUMNS))
-        if order_by not in table.columns:
-            raise ValueError(f"Cannot sort runs by {order_by!r}; choose one of "
-                             f"{', '.join(table.columns)}.")
-        table = table.sort_values([order_by, "id"], ascending=[not descending, not descending],
-                                  na_position="last", kind="stable")
-        if limit is not None:
-            table = table.head(int(limit))
-        return table.reset_index(drop=True)
+        table = sort_runs(table, order_by, descending)
+        return table if limit is None else table.head(int(limit))
 
-    def delete(self, run_id: int) -> bool:
-        """Remove a run; True when it existed."""
-        rows = self._execute("DELETE FROM runs WHERE id = ? RETURNING id", (_as_id(run_id),),
-                             write=True)
-        return bool(rows)
+    def distinct(self, column: str) -> list[str]:
+        """The different values of ``lesson``, ``dataset`` or ``owner`` among stored runs, sorted."""
+        if column not in ("lesson", "dataset", "owner"):
+            raise ValueError(f"distinct takes lesson, dataset or owner, got {column!r}.")
+        return [r[0] for r in self._execute(f"SELECT DISTINCT {column} FROM runs ORDER BY 1")]
+
+    def delete(self, run_id: int, owner: str | None = None) -> bool:
+        """Remove a run; True when it existed.
+
+        With ``owner`` given, a run that belongs to someone else is refused with a ValueError
+        (nothing is deleted); without it any run may go (single-user use, the CLI).
+        """
+        rid = _as_id(run_id)
+
+        def remove(conn) -> bool:
+            row = conn.execute("SELECT owner FROM runs WHERE id = ?", (rid,)).fetchone()
+            if row is None:
+                return False
+            if owner is not None and row[0] != owner:
+                who = row[0] or "no recorded owner (it was saved before runs had owners)"
+                raise ValueError(f"Run {rid} belongs to {who}, not to {owner}; only its owner "
+                                 "can delete it.")
+            conn.execute("DELETE FROM runs WHERE id = ?", (rid,))
+            return True
+
+        return self._execute(remove, write=True)
 
     def export_json(self, run_id: int) -> str:
         """The run's full record as pretty JSON (no NaN: missing numbers are null)."""
@@ -202,6 +294,33 @@ class RunStore:
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"
+
+
+def _create_or_migrate(conn: sqlite3.Connection) -> None:
+    """Create the table, or add ``lesson`` and ``owner`` to an older one, filled from each record.
+
+    Runs inside the caller's write transaction, so two processes opening an old file at once
+    migrate it once: the second finds the columns already there.
+    """
+    conn.execute(_SCHEMA)
+    present = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    missing = [c for c in _ADDED_COLUMNS if c not in present]
+    for column in missing:
+        conn.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+    if missing:
+        filled = []
+        for rid, text in conn.execute("SELECT id, record FROM runs").fetchall():
+            rec = json.loads(text)
+            filled.append((record_lesson(rec), str(rec.get("owner") or ""), rid))
+        conn.executemany("UPDATE runs SET lesson = ?, owner = ? WHERE id = ?", filled)
+
+
+def _current_shape(rec: dict, lesson: str, owner: str) -> dict:
+    """A stored record as today's shape: ``lesson`` and ``owner`` from the table, no ``source``."""
+    rec = dict(rec)
+    rec.pop("source", None)
+    rec["lesson"], rec["owner"] = lesson, owner
+    return rec
 
 
 def _as_id(run_id) -> int:
@@ -215,14 +334,38 @@ def _summary_row(run_id: int, rec: dict) -> dict:
     """A flat row for tables: the base facts plus every final metric."""
     row = {"id": run_id,
            "created": pd.Timestamp(rec.get("created", 0), unit="s").strftime("%Y-%m-%d %H:%M:%S"),
-           "source": rec.get("source", ""), "name": rec.get("name", ""),
-           "dataset": (rec.get("dataset") or {}).get("name", ""),
+           "lesson": rec["lesson"], "owner": rec["owner"], "name": rec.get("name", ""),
+           "dataset": (rec.get("dataset") or {}).get("name", ""), "task": record_task(rec),
            "family": (rec.get("model_spec") or {}).get("family", ""),
            "status": rec.get("status", ""), "epochs": rec.get("epochs_run"),
            "duration_s": rec.get("duration_s"), "device": rec.get("device", "")}
     for key, value in (rec.get("metrics") or {}).items():
         row[key] = np.nan if value is None else value
     return row
+
+
+def sort_runs(table: pd.DataFrame, order_by: str = "created", descending: bool = True
+              ) -> pd.DataFrame:
+    """A ``RunStore.list()`` frame sorted by one column, newest id first on ties, missing last."""
+    if order_by not in table.columns:
+        raise ValueError(f"Cannot sort runs by {order_by!r}; choose one of "
+                         f"{', '.join(table.columns)}.")
+    return table.sort_values([order_by, "id"], ascending=[not descending, not descending],
+                             na_position="last", kind="stable").reset_index(drop=True)
+
+
+def comparable_groups(table: pd.DataFrame, ids: Iterable[int] | None = None
+                      ) -> dict[tuple[str, str], list[int]]:
+    """Runs whose curves may share one plot: grouped by (dataset, task), in the table's order.
+
+    ``table`` is a ``RunStore.list()`` frame; ``ids`` picks some of its runs (default: all).
+    """
+    wanted = None if ids is None else set(ids)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for row in table.itertuples():
+        if wanted is None or row.id in wanted:
+            groups.setdefault((row.dataset, row.task), []).append(int(row.id))
+    return groups
 
 
 # ---- building records ----------------------------------------------------------------------------
@@ -242,25 +385,49 @@ def final_metrics(trainer) -> dict:
     return json_safe(metrics)
 
 
-def make_record(trainer, model_spec: dict, source: str, device: str = "",
-                name: str = "", metrics: dict | None = None, dataset_extra: dict | None = None
-                ) -> dict:
+def make_record(trainer, model_spec: dict, lesson: str | None = None, device: str = "",
+                name: str = "", metrics: dict | None = None, dataset_extra: dict | None = None,
+                *, owner: str | None = None, source: str | None = None) -> dict:
     """A run record from a Trainer that has stopped (any terminal status or paused).
 
-    ``metrics`` defaults to ``final_metrics(trainer)``; ``dataset_extra`` adds facts about the
-    data beyond its loader parameters (e.g. how many training rows were kept).
+    ``lesson`` is the id of what made the run (``nnplay.lessons.SOURCES``; ``source`` is its old
+    name and "lab" its old value for training_lab). ``owner`` defaults to ``local_owner()``;
+    a page on a shared server passes ``nnplay.ui.owner.owner_id()``. ``metrics`` defaults to
+    ``final_metrics(trainer)``; ``dataset_extra`` adds facts about the data beyond its loader
+    parameters (e.g. how many training rows were kept).
     """
     ds = trainer.dataset
     status = trainer.status if trainer.status in STATUSES else "stopped"
+    return _record(
+        lesson=_one_lesson(lesson, source), owner=owner,
+        name=name or f"{model_spec.get('family', 'model')} on {ds.name}",
+        status=status, stop_reason=trainer.stop_reason, config=trainer.config.to_dict(),
+        model_spec=dict(model_spec),
+        dataset={"name": ds.name, "params": dict(ds.params), "task": ds.task,
+                 "n_train": ds.n_train, **(dataset_extra or {})},
+        history=trainer.history_copy(),
+        metrics=final_metrics(trainer) if metrics is None else dict(metrics),
+        epochs_run=trainer.epoch, device=device or str(trainer.device),
+        duration_s=round(trainer.train_seconds, 4))
+
+
+def _one_lesson(lesson: str | None, source: str | None) -> str:
+    if lesson is not None and source is not None and lesson != source:
+        raise ValueError(f"Give the lesson once: lesson={lesson!r} and source={source!r} differ.")
+    given = lesson if lesson is not None else source
+    if not given:
+        raise ValueError("Say which lesson made this run: lesson='training_lab', 'cli', "
+                         "'notebook', ...")
+    return check_source(LEGACY_LESSONS.get(given, given))
+
+
+def _record(*, lesson: str, owner: str | None, name: str, status: str, stop_reason: str,
+            config: dict, model_spec: dict, dataset: dict, history: list[dict], metrics: dict,
+            epochs_run: int, device: str, duration_s: float | None) -> dict:
+    """The one shape of a run record; ``make_record`` and the CLI's recorder fill it."""
     return json_safe({
-        "created": time.time(), "source": source, "name": name or f"{model_spec.get('family', 'model')} "
-                                                                   f"on {ds.name}",
-        "status": status, "stop_reason": trainer.stop_reason,
-        "config": trainer.config.to_dict(), "model_spec": dict(model_spec),
-        "dataset": {"name": ds.name, "params": dict(ds.params), "task": ds.task,
-                    "n_train": ds.n_train, **(dataset_extra or {})},
-        "history": trainer.history_copy(),
-        "metrics": final_metrics(trainer) if metrics is None else dict(metrics),
-        "epochs_run": trainer.epoch, "device": device or str(trainer.device),
-        "duration_s": round(trainer.train_seconds, 4),
+        "created": time.time(), "lesson": check_source(lesson), "owner": owner or local_owner(),
+        "name": name, "status": status, "stop_reason": stop_reason, "config": config,
+        "model_spec": model_spec, "dataset": dataset, "history": history, "metrics": metrics,
+        "epochs_run": epochs_run, "device": device, "duration_s": duration_s,
     })

@@ -60,7 +60,9 @@ def verdict(table) -> str:
     if best["diverged"]:
         return "Every optimizer diverged: lower the learning rate."
     return (f"**{best['optimizer']}** ended closest to a global minimum: "
-            f"{best['distance to nearest minimum']:.3g} away, loss {best['final loss']:.4g}.")
+            f"{optimsurface.format_number(best['distance to nearest minimum'])} away, loss "
+            f"{optimsurface.format_number(best['final loss'])}. Press ▶ Play under the chart to "
+            "watch them step by step, or drag the slider.")
 
 
 st.title("Gradient descent & optimizers")
@@ -88,7 +90,7 @@ st.plotly_chart(plots.optimizer_paths_figure(surface, paths), key="opt_paths_fig
                 width="stretch")
 table = optimsurface.closest_table(surface, paths)
 st.markdown(verdict(table))
-st.dataframe(table, key="opt_table", hide_index=True)
+st.dataframe(optimsurface.display_table(table), key="opt_table", hide_index=True)
 st.plotly_chart(plots.optimizer_loss_figure(surface, paths), key="opt_loss_fig",
                 width="stretch")
 if choice["surface_name"] == "quadratic":

@@ -203,3 +203,24 @@ def closest_table(surface: Surface, paths: dict[str, OptimizerPath]) -> pd.DataF
         })
     table = pd.DataFrame(rows)
     return table.sort_values("distance to nearest minimum", kind="stable").reset_index(drop=True)
+
+
+def format_number(x: float) -> str:
+    """A number for a person: 4 significant digits, engineering notation when very large or
+    small, "diverged" for what is not finite."""
+    if not math.isfinite(x):
+        return "diverged"
+    if x == 0 or 1e-3 <= abs(x) < 1e5:
+        return f"{x:.4g}"
+    exponent = int(math.floor(math.log10(abs(x)) / 3) * 3)
+    return f"{x / 10 ** exponent:.3g}e{exponent}"
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``closest_table`` as text for the page: a diverged optimizer reads "diverged" in every
+    number column instead of nan or inf, and huge numbers are in engineering notation."""
+    shown = table.drop(columns="diverged").copy()
+    for column in ("final x", "final y", "final loss", "distance to nearest minimum"):
+        shown[column] = [("diverged" if gone else format_number(v))
+                         for v, gone in zip(table[column], table["diverged"], strict=True)]
+    return shown

@@ -93,3 +93,33 @@ def test_momentum_and_adaptive_steps_leave_the_saddle_while_sgd_lingers():
 def test_bad_input_raises_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_display_table_says_diverged_instead_of_nan_or_inf():
+    from nnplay.lessons.optimizers import compare_optimizers, display_table, format_number
+
+    surface = make_surface("quadratic", 100.0)
+    paths = compare_optimizers(surface, lr=1.0, steps=200, optimizers=("sgd", "adam"))
+    table = closest_table(surface, paths)
+    assert table["diverged"].any()
+    shown = display_table(table)
+    text = shown.to_string()
+    assert "nan" not in text and "inf" not in text
+    gone = shown[table["diverged"].to_numpy()]
+    assert (gone["final loss"] == "diverged").all()
+    assert format_number(123456789.0) == "123e6" and format_number(0.5) == "0.5"
+    assert format_number(float("nan")) == "diverged"
+
+
+def test_the_paths_figure_replays_every_optimizer_step_by_step():
+    from nnplay.plots.optimizers import optimizer_paths_figure
+
+    surface = make_surface("rosenbrock")
+    paths = compare_optimizers(surface, lr=surface.default_lr, steps=200)
+    fig = optimizer_paths_figure(surface, paths)
+    assert 10 <= len(fig.frames) <= 60
+    last = fig.frames[-1]
+    for trace, path in zip(last.data, paths.values(), strict=True):
+        assert len(trace.x) == len(path.points)
+    assert len(fig.frames[0].data[0].x) == 1
+    assert fig.layout.updatemenus[0].buttons[0].label == "▶ Play"

@@ -102,7 +102,9 @@ def perceptron_section() -> None:
         "single neuron can only separate classes that a line separates. Move the line yourself, "
         "then let the perceptron rule find one: for each misclassified point it nudges w and b "
         "towards classifying it correctly.")
-    X, y = neuron.perceptron_data(n=200, seed=0)
+    kind = st.radio("Data", list(neuron.PERCEPTRON_DATA), horizontal=True, key="perc_data",
+                    format_func=neuron.PERCEPTRON_DATA.get)
+    X, y = neuron.perceptron_data(n=200, seed=0, kind=kind)
     c1, c2, c3 = st.columns(3)
     w1 = c1.slider("w₁", -SLIDER_LIMIT, SLIDER_LIMIT, step=0.01, key="perc_w1")
     w2 = c2.slider("w₂", -SLIDER_LIMIT, SLIDER_LIMIT, step=0.01, key="perc_w2")
@@ -118,6 +120,11 @@ def perceptron_section() -> None:
     if fitted_epochs is not None:
         st.success(f"The perceptron rule ({fitted_epochs} passes) set the sliders to its line; "
                    f"it classifies {accuracy:.1%} of the points correctly.")
+    if kind == "xor":
+        best = neuron.best_line_accuracy(X, y)
+        st.warning(f"No straight line separates XOR: the best any line does here is "
+                   f"{best:.0%}, whatever the weights, so one neuron fails. A hidden layer of "
+                   "two neurons draws two lines and solves it: try it on the Playground.")
     st.plotly_chart(neuron_plots.perceptron_figure(X, y, [w1, w2], b),
                     key="perceptron_figure", width="stretch")
 

@@ -131,16 +131,47 @@ def saturation_fraction(z: np.ndarray, df: np.ndarray, threshold: float = 0.05) 
 # ----------------------------------------------------------------------------------------------
 
 
-def perceptron_data(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Two Gaussian blobs in 2-D that a straight line almost separates.
+PERCEPTRON_DATA = {"blobs": "two blobs (a line separates them)",
+                   "xor": "XOR (no line separates them)"}
 
-    Returns X float32 of shape (n, 2) and y int64 labels in {0, 1}; same (n, seed), same data.
+
+def perceptron_data(n: int = 200, seed: int = 0, kind: str = "blobs"
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """2-D points for the perceptron: two Gaussian blobs a straight line almost separates, or
+    XOR (class 1 where x1 and x2 have different signs), which no single line separates.
+
+    Returns X float32 of shape (n, 2) and y int64 labels in {0, 1}; same arguments, same data.
     """
     if n < 4:
         raise ValueError(f"Use at least 4 points, got n={n}.")
+    if kind == "xor":
+        rng = np.random.default_rng(int(seed))
+        X = rng.uniform(-3.0, 3.0, size=(int(n), 2))
+        X += np.sign(X) * 0.3            # a margin around both axes, as TF Playground's XOR
+        y = ((X[:, 0] > 0) != (X[:, 1] > 0)).astype(np.int64)
+        return X.astype(np.float32), y
+    if kind != "blobs":
+        raise ValueError(f"Choose perceptron data from {', '.join(PERCEPTRON_DATA)}, got {kind!r}.")
     X, y = make_blobs(n_samples=int(n), centers=[(-1.5, -1.0), (1.5, 1.5)], cluster_std=0.8,
                       random_state=int(seed))
     return X.astype(np.float32), y.astype(np.int64)
+
+
+def best_line_accuracy(X: np.ndarray, y: np.ndarray, n_angles: int = 180) -> float:
+    """The best accuracy any straight line reaches on (X, y), searched over directions and
+    offsets: what a single neuron can do at most, whatever rule trains it."""
+    best = 0.0
+    for angle in np.linspace(0, np.pi, n_angles, endpoint=False):
+        w = np.array([np.cos(angle), np.sin(angle)])
+        s = X @ w
+        order = np.argsort(s)
+        ys = y[order]
+        # class 1 above the threshold: accuracy = 0s below + 1s above, for every cut position
+        zeros_below = np.concatenate([[0], np.cumsum(ys == 0)])
+        ones_above = np.concatenate([[0], np.cumsum((ys == 1)[::-1])])[::-1]
+        correct = (zeros_below + ones_above) / len(y)
+        best = max(best, float(correct.max()), float(1 - correct.min()))
+    return best
 
 
 def decision_scores(X: np.ndarray, w: Sequence[float], b: float) -> np.ndarray:

@@ -148,11 +148,15 @@ def loss_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
     all_grads = np.concatenate([np.asarray(c[2]) for c in curves.values()])
     low = max(float(all_grads.min()), -25.0)
     high = min(float(all_grads.max()), 25.0)
+    if point is not None:   # the learner's point stays in view however steep the curve there
+        low, high = min(low, point[2]), max(high, point[2])
     span = max(high - low, 1e-6)
     fig.update_yaxes(range=[low - 0.1 * span, high + 0.1 * span], row=1, col=2)
     all_losses = np.concatenate([np.asarray(c[1]) for c in curves.values()])
-    fig.update_yaxes(range=[0, min(float(all_losses.max()), 10.0) * 1.05 + 1e-6],
-                     row=1, col=1)
+    top = min(float(all_losses.max()), 10.0)
+    if point is not None:
+        top = max(top, point[1])
+    fig.update_yaxes(range=[0, top * 1.05 + 1e-6], row=1, col=1)
     fig.update_xaxes(title_text=prediction_label)
     fig.update_layout(height=400, margin={"l": 40, "r": 20, "t": 50, "b": 40},
                       legend={"orientation": "h", "y": -0.25})

@@ -227,3 +227,23 @@ def test_engine_modules_do_not_need_streamlit():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_no_line_separates_xor_but_one_separates_the_blobs():
+    X, y = neuron.perceptron_data(200, seed=0, kind="xor")
+    assert set(y) == {0, 1} and abs(y.mean() - 0.5) < 0.15
+    assert neuron.best_line_accuracy(X, y) < 0.8
+    Xb, yb = neuron.perceptron_data(200, seed=0)
+    assert neuron.best_line_accuracy(Xb, yb) > 0.95
+    w, b = neuron.fit_perceptron(X, y, epochs=20, seed=0)
+    assert neuron.decision_accuracy(X, y, w, b) <= neuron.best_line_accuracy(X, y) + 1e-9
+
+
+def test_the_learners_point_stays_on_the_gradient_chart():
+    from nnplay.plots.neuron import loss_figure
+
+    curves = neuron.loss_curves("bce", 1.0)
+    _, loss_at, grad_at = neuron.loss_curve("bce", 1.0, [0.01])
+    fig = loss_figure(curves, "p", point=(0.01, float(loss_at[0]), float(grad_at[0])))
+    low, high = fig.layout.yaxis2.range
+    assert low <= grad_at[0] <= high and grad_at[0] < -25

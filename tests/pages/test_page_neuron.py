@@ -108,3 +108,13 @@ def test_gallery_titles_show_the_engine_saturation(page):
     assert "linear: 0% saturated" in titles
     page.checkbox(key="loss_compare").uncheck().run()
     assert not page.exception
+
+
+def test_the_perceptron_fails_visibly_on_xor():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="perc_data").set_value("xor").run()
+    at.button(key="perc_fit").click().run()
+    assert not at.exception
+    X, y = neuron.perceptron_data(n=200, seed=0, kind="xor")
+    best = neuron.best_line_accuracy(X, y)
+    assert any(f"the best any line does here is {best:.0%}" in w.value for w in at.warning)

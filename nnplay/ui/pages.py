@@ -68,6 +68,18 @@ LESSONS: tuple[Lesson, ...] = (
 )
 
 
+# The suggested first path through the app, in order: page files.
+START_HERE = ("pages/neuron.py", "pages/backprop.py", "pages/playground.py",
+              "pages/training_lab.py", "pages/evaluate.py", "pages/explain.py",
+              "pages/bias_audit.py")
+
+
+def start_here() -> list[Lesson]:
+    """The lessons of the suggested first path that exist, in order."""
+    by_page = {lesson.page: lesson for lesson in available_lessons()}
+    return [by_page[page] for page in START_HERE if page in by_page]
+
+
 def available_lessons() -> list[Lesson]:
     """The lessons whose page file exists, in path order."""
     return [lesson for lesson in LESSONS if lesson.exists]

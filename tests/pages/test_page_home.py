@@ -38,12 +38,13 @@ def test_home_page_does_not_import_heavy_libraries():
     assert "HEAVY []" in out.stdout
 
 
-def test_learning_path_diagram_lists_every_lesson_in_order():
-    from nnplay.plots.home import learning_path_dot
+def test_every_lesson_is_a_link_and_start_here_is_in_order():
+    from nnplay.ui.pages import START_HERE, start_here
 
-    lessons = available_lessons()
-    dot = learning_path_dot(lessons, SECTIONS)
-    positions = [dot.index(f'"{lesson.title}"') for lesson in lessons]
-    assert positions == sorted(positions) and dot.count("subgraph cluster_") == len(
-        {lesson.section for lesson in lessons})
-    assert dot.count("->") == len(lessons) - 1
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    links = [el.proto.label for el in at.get("page_link")]
+    firsts = [lesson.title for lesson in start_here()]
+    assert links[:len(firsts)] == [f"{i}. {t}" for i, t in enumerate(firsts, start=1)]
+    assert [lesson.page for lesson in start_here()] == list(START_HERE)
+    assert set(links[len(firsts):]) == {lesson.title for lesson in available_lessons()}

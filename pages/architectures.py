@@ -10,7 +10,7 @@ import streamlit as st
 from nnplay.lessons import architectures as archcompare
 from nnplay.models import build_model, summary
 from nnplay.plots import architectures as plots
-from nnplay.train.jobs import BackgroundJob
+from nnplay.train.jobs import Job
 from nnplay.train.workspace import input_kind
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
@@ -51,7 +51,7 @@ def race_settings() -> tuple:
 
 
 def start_race(race: archcompare.ArchRace, ds) -> None:
-    start_job(JOB, BackgroundJob(race.fit, ds, label="race"), race=race)
+    start_job(JOB, Job(race.fit, ds, label="race"), race=race)
 
 
 def finish_race(job: dict) -> None:

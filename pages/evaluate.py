@@ -9,7 +9,7 @@ import streamlit as st
 from nnplay.evaluation import baselines, metrics
 from nnplay.plots import evaluate as plots
 from nnplay.train import TrainConfig, evaluate, predict, predict_proba
-from nnplay.train.jobs import BackgroundJob
+from nnplay.train.jobs import Job
 from nnplay.ui.jobs import worker_progress
 from nnplay.ui.state import user_errors
 from nnplay.ui.widgets import dataset_picker
@@ -122,7 +122,7 @@ def regression_section(model, ds) -> None:
 def start_baselines(entry, models: list[str], k: int, epochs: int) -> None:
     comparison = baselines.BaselineComparison(k=k, models=tuple(models), network_epochs=epochs)
     config = TrainConfig.from_dict(entry.config)
-    st.session_state[BASELINE_JOB] = BackgroundJob(
+    st.session_state[BASELINE_JOB] = Job(
         comparison.fit, entry.dataset, entry.model, config, label=entry.name).start()
 
 
@@ -139,12 +139,12 @@ def baselines_section(entry) -> None:
     if st.button("Run the baselines", key="ev_run_baselines"):
         with user_errors("This model's training settings"):
             start_baselines(entry, chosen, k, int(epochs))
-    worker_progress(BASELINE_JOB)
+    worker_progress(BASELINE_JOB, "fits")
     job = st.session_state.get(BASELINE_JOB)
     if job is None or not job.finished or job.label != entry.name:
         return
-    if job.status == "cancelled":
-        st.warning(f"Cancelled after {job.done_steps} of {job.total_steps} fits.")
+    if job.status == "stopped":
+        st.warning(f"Stopped after {job.done_steps} of {job.total_steps} fits.")
     elif job.status == "failed":
         st.error(f"The baselines could not run: {job.error}")
     else:

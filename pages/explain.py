@@ -55,12 +55,12 @@ def cached(store: str, key: tuple, compute):
 
 
 def finished_job(key: str, owner: str):
-    """The job's result when it finished for this model; says so when cancelled or failed."""
+    """The job's result when it finished for this model; says so when stopped or failed."""
     job = st.session_state.get(key)
     if job is None or not job.finished or job.label != owner:
         return None
-    if job.status == "cancelled":
-        st.warning("Cancelled: press the button again to restart.")
+    if job.status == "stopped":
+        st.warning("Stopped: press the button again to restart.")
     elif job.status == "failed":
         st.error(f"That explanation could not run: {job.error}")
     return job.result if job.status == "completed" else None
@@ -112,10 +112,10 @@ def test_set_section(entry, background) -> None:
     nsamples = c2.select_slider("Coalitions per row", [64, 128, 256, 512, "auto"], 128,
                                 key="ex_set_nsamples")
     if st.button("Explain these rows", key="ex_set_run"):
-        st.session_state[SET_JOB] = explain.BackgroundJob(
+        st.session_state[SET_JOB] = explain.Job(
             explain.shap_values, entry.model, background, ds.X_test[:n_rows], task=ds.task,
             nsamples=nsamples, feature_names=ds.feature_names, label=entry.name).start()
-    worker_progress(SET_JOB)
+    worker_progress(SET_JOB, "rows")
     result = finished_job(SET_JOB, entry.name)
     if result is None:
         return
@@ -147,7 +147,7 @@ def image_section(entry) -> None:
     results = dict(cached(IMAGE_CACHE, (entry.name, index, target, steps), lambda: (
         explain.explain_image(model, image, target, fast, n_steps=steps))))
     if st.button("Run occlusion and LIME (perturbation methods)", key="ex_perturb_run"):
-        st.session_state[PERTURB_JOB] = explain.BackgroundJob(
+        st.session_state[PERTURB_JOB] = explain.Job(
             explain.explain_image, model, image, target, ("occlusion", "lime"),
             label=f"{entry.name}|{index}|{target}").start()
     worker_progress(PERTURB_JOB)

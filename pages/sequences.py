@@ -12,7 +12,7 @@ from nnplay.models import build_model, summary
 from nnplay.plots import sequences as plots
 from nnplay.plots.training import training_curves_figure
 from nnplay.train import TrainConfig, evaluate
-from nnplay.train.jobs import BackgroundJob
+from nnplay.train.jobs import Job
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
 from nnplay.ui.jobs import (
@@ -112,8 +112,8 @@ def memory_key(seq_len: int, cell: str, seed: int, n: int, epochs: int) -> tuple
 
 
 def start_memory(seq_len: int, missing: list[str], seed: int, n: int, epochs: int) -> None:
-    job = BackgroundJob(lab.memory_race, seq_len, missing, n=n, epochs=epochs, seed=seed,
-                        label=f"memory T={seq_len}")
+    job = Job(lab.memory_race, seq_len, missing, n=n, epochs=epochs, seed=seed,
+              label=f"memory T={seq_len}")
     start_job(MEMORY_JOB, job, settings=(seq_len, seed, n, epochs))
 
 

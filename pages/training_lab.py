@@ -16,9 +16,10 @@ from nnplay.models import modelio
 from nnplay.plots import training as plots
 from nnplay.plots import training_lab as lab_plots
 from nnplay.train import OPTIMIZERS, SCHEDULES, TrainConfig, Trainer, lr_schedule_preview, runs
-from nnplay.train.background import BackgroundTrainer
+from nnplay.train.jobs import Job
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
+from nnplay.ui.jobs import job_running, progress_bar, settle_job, start_job, stop_job
 
 JOB, COMPARE = "lab_job", "lab_compare"
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -109,7 +110,7 @@ def custom_panel():
 
 def start_training(setup, dataset, start_model) -> None:
     """Button callback: build the model and data, then train in a background thread."""
-    stop_training()
+    stop_job(JOB)
     try:
         if start_model is None:
             model, ds = labpresets.prepare(setup, dataset)
@@ -120,19 +121,12 @@ def start_training(setup, dataset, start_model) -> None:
     except ValueError as err:
         st.session_state[JOB] = {"error": str(err)}
         return
-    st.session_state[JOB] = {"bg": BackgroundTrainer(trainer).start(), "setup": setup,
-                             "recorded": False}
-
-
-def stop_training() -> None:
-    job = st.session_state.get(JOB)
-    if job and "bg" in job:
-        job["bg"].stop()
+    start_job(JOB, Job.for_trainer(trainer), setup=setup, recorded=False)
 
 
 def finish(job: dict) -> None:
     """Once: measure the gap, register the model in the workspace and store the run."""
-    trainer, setup = job["bg"].trainer, job["setup"]
+    trainer, setup = job["worker"].trainer, job["setup"]
     metrics = runs.final_metrics(trainer)
     job["gap"] = labpresets.generalisation_gap(trainer.model, trainer.dataset)
     name = setup.label or f"lab {setup.model_spec['family']} on {trainer.dataset.name}"
@@ -153,7 +147,7 @@ def finish(job: dict) -> None:
 
 
 def show_result(job: dict) -> None:
-    trainer, gap = job["bg"].trainer, job["gap"]
+    trainer, gap = job["worker"].trainer, job["gap"]
     st.success(f"**{job['name']}**: {trainer.status.replace('_', ' ')} after {trainer.epoch} "
                f"epochs ({trainer.train_seconds:.1f} s of training)."
                + (f" {trainer.stop_reason}." if trainer.stop_reason else ""))
@@ -173,18 +167,15 @@ def show_result(job: dict) -> None:
 def live_panel() -> None:
     """Polled while training runs: progress, time left and the live curves."""
     job = st.session_state.get(JOB)
-    if not job or "bg" not in job:
+    if not job or "worker" not in job:
         return
-    bg = job["bg"]
-    was_running = not job["recorded"]
-    progress, history = bg.progress(), bg.trainer.history_copy()
-    if bg.finished and not job["recorded"]:
-        finish(job)
-    left = "" if progress.seconds_left is None else f", about {progress.seconds_left:.0f} s left"
-    st.progress(progress.fraction, text=f"Epoch {progress.epoch}/{progress.epochs} "
-                f"({progress.status}{left})")
-    es = next((c for c in bg.trainer.callbacks if hasattr(c, "best_epoch_")), None)
-    st.plotly_chart(plots.training_curves_figure(history, bg.trainer.task, progress.epochs,
+    worker = job["worker"]
+    trainer, was_running = worker.trainer, not job["recorded"]
+    history = trainer.history_copy()
+    settle_job(JOB, finish)  # once, when it has ended
+    progress_bar(worker)
+    es = next((c for c in trainer.callbacks if hasattr(c, "best_epoch_")), None)
+    st.plotly_chart(plots.training_curves_figure(history, trainer.task, trainer.config.epochs,
                                                  getattr(es, "best_epoch_", None)),
                     key="lab_curves")
     if job["recorded"] and was_running:
@@ -192,7 +183,7 @@ def live_panel() -> None:
 
 
 def downloads(job: dict) -> None:
-    trainer, setup = job["bg"].trainer, job["setup"]
+    trainer, setup = job["worker"].trainer, job["setup"]
     fmt = st.radio("Weights format", list(modelio.WEIGHT_FORMATS), horizontal=True,
                    key="lab_weights_format")
     blob, config_json = modelio.export_model(trainer.model, setup.model_spec, trainer.dataset,
@@ -229,11 +220,11 @@ setup = chosen[0]
 st.plotly_chart(lab_plots.lr_preview_figure(lr_schedule_preview(setup.config), setup.config.schedule),
                 key="lab_lr_preview")
 job = st.session_state.get(JOB) or {}
-running = "bg" in job and job["bg"].running
+running = job_running(JOB)
 c1, c2 = st.columns(2)
 c1.button("Train", type="primary", key="lab_train", on_click=start_training, args=chosen,
           disabled=running)
-c2.button("Stop", key="lab_stop", on_click=stop_training, disabled=not running)
+c2.button("Stop", key="lab_stop", on_click=stop_job, args=(JOB,), disabled=not running)
 if "error" in job:
     st.error(f"Training could not start: {job['error']}")
 st.fragment(live_panel, run_every=0.5 if running else None)()

@@ -153,10 +153,9 @@ def cmd_train(args, parser) -> int:
         net = models.build_model(spec, ds)
     except ValueError as err:
         parser.error(str(err))
-    callbacks = []
-    if sys.stderr.isatty():
-        callbacks.append(train.ProgressBar(cfg.epochs))
-    trainer = train.Trainer(net, ds, cfg, callbacks=callbacks)
+    # a tqdm bar on stderr, only on a terminal (disable=None): stdout stays clean for --json
+    progress = train.ProgressBar(cfg.epochs, disable=None)
+    trainer = train.Trainer(net, ds, cfg, callbacks=[progress])
     trainer.fit()
     summary = run_summary(trainer, model_name=_model_name(spec, net), device=device_name(device))
     summary["model_spec"] = spec

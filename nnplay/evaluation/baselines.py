@@ -21,7 +21,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from torch import nn
 
 from nnplay.data.dataset import Dataset
-from nnplay.train.jobs import check_stop
+from nnplay.train.jobs import Cancelled, check_stop, fit_stoppable
 
 BASELINES = ("dummy", "linear", "random_forest", "gradient_boosting", "sklearn_mlp")
 DEFAULT_BASELINES = ("dummy", "linear", "random_forest", "sklearn_mlp")
@@ -29,7 +29,6 @@ BASELINE_TITLES = {"dummy": "Dummy (majority class / mean)", "linear": "Logistic
                    "random_forest": "Random forest", "gradient_boosting": "Gradient boosting",
                    "sklearn_mlp": "scikit-learn MLP", "network": "The network"}
 SCORES = {"classification": ("accuracy", "f1_macro"), "regression": ("rmse", "r2")}
-NETWORK_CHUNK_EPOCHS = 5   # epochs between two checks of the cancel flag
 
 
 def baseline_estimator(name: str, task: str, seed: int = 0):
@@ -127,29 +126,43 @@ class BaselineComparison:
     def fit(self, dataset: Dataset, network: nn.Module | None = None, config=None,
             progress: Callable[[int, int], None] | None = None,
             should_stop: Callable[[], bool] | None = None) -> BaselineComparison:
-        """Score every baseline (and the network when given, trained with ``config``); returns self."""
+        """Score every baseline (and the network when given, trained with ``config``); returns self.
+
+        ``progress(done, total)`` counts fits. A stop (``should_stop()``, checked before every
+        fit and every network epoch) raises Cancelled(result=self): ``folds_`` keeps the fits
+        done so far and ``summary_`` the models that finished all of theirs.
+        """
         self._check(dataset)
         folds = _folds(dataset, int(self.k), self.seed)
         names = list(self.models) + (["network"] if network is not None else [])
         total, done, rows = len(names) * (len(folds) + 1), 0, []
         X, y = _flat(dataset.X_train), np.ravel(dataset.y_train)
-        for name in names:
-            for i, (tr, va) in enumerate([*folds, (None, None)]):
-                check_stop(should_stop)
-                if name == "network":
-                    scores, seconds = self._network_fold(dataset, network, config, tr, va,
-                                                         should_stop)
-                else:
-                    scores, seconds = self._sklearn_fold(name, dataset, X, y, tr, va)
-                rows.append({"model": name, "fold": "test" if tr is None else str(i + 1),
-                             **scores, "fit_seconds": seconds})
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-        self.folds_ = pd.DataFrame(rows)
-        self.summary_ = summarise(self.folds_, dataset.task)
         self.task_ = dataset.task
+        try:
+            for name in names:
+                for i, (tr, va) in enumerate([*folds, (None, None)]):
+                    check_stop(should_stop)
+                    if name == "network":
+                        scores, seconds = self._network_fold(dataset, network, config, tr, va,
+                                                             should_stop)
+                    else:
+                        scores, seconds = self._sklearn_fold(name, dataset, X, y, tr, va)
+                    rows.append({"model": name, "fold": "test" if tr is None else str(i + 1),
+                                 **scores, "fit_seconds": seconds})
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+        except Cancelled as stop:
+            self._keep(rows, len(folds) + 1)
+            raise Cancelled(result=self) from stop
+        self._keep(rows, len(folds) + 1)
         return self
+
+    def _keep(self, rows: list[dict], fits_per_model: int) -> None:
+        """The fitted attributes from ``rows``; the summary only for models with every fit."""
+        self.folds_ = pd.DataFrame(rows)
+        whole = [r for r in rows if sum(q["model"] == r["model"] for q in rows) == fits_per_model]
+        self.summary_ = summarise(pd.DataFrame(whole), self.task_) if whole else pd.DataFrame()
 
     def _sklearn_fold(self, name, dataset, X, y, tr, va) -> tuple[dict, float]:
         est = baseline_estimator(name, dataset.task, self.seed)
@@ -181,9 +194,7 @@ class BaselineComparison:
                        dataset.feature_names, dataset.class_names)
         trainer = Trainer(fresh_copy(network, self.seed), fold, cfg)
         t0 = time.perf_counter()
-        while not trainer.done:
-            check_stop(should_stop)
-            trainer.run(epochs=NETWORK_CHUNK_EPOCHS)
+        fit_stoppable(trainer, should_stop=should_stop)
         seconds = time.perf_counter() - t0
         pred = predict(trainer.model, fold.X_test, dataset.task)
         return score(dataset.task, np.ravel(fold.y_test), pred), seconds

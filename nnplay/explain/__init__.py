@@ -38,7 +38,7 @@ from nnplay.explain.tabular import (
     model_output_fn,
     shap_values,
 )
-from nnplay.train.jobs import BackgroundJob, Cancelled
+from nnplay.train.jobs import Cancelled, Job
 
 
 def lime_explanation(model, x, training_data=None, target: int | None = None,
@@ -62,7 +62,7 @@ def lime_explanation(model, x, training_data=None, target: int | None = None,
                      f"shape {np.shape(x)}.")
 
 
-__all__ = ["METHODS", "METHOD_TITLES", "SIGNED", "BackgroundJob", "Cancelled", "LimeResult",
+__all__ = ["METHODS", "METHOD_TITLES", "SIGNED", "Cancelled", "Job", "LimeResult",
            "agreement_note", "attribution", "attribution_map", "background_sample",
            "compare_shap_lime", "completeness_frame", "cost_frame", "efficiency_frame", "gradient_methods", "explain_image", "grid_segments", "last_conv_layer",
            "lime_explanation", "lime_image", "lime_tabular", "model_output_fn", "shap_values",

@@ -18,7 +18,7 @@ import pandas as pd
 from nnplay.data.dataset import Dataset
 from nnplay.models import build_model, count_parameters
 from nnplay.train import TrainConfig, Trainer, evaluate, seed_everything
-from nnplay.train.jobs import check_stop
+from nnplay.train.jobs import Cancelled, check_stop, fit_stoppable, progress_part
 from nnplay.train.workspace import input_kind
 
 ARCHITECTURE_GUIDE: tuple[dict, ...] = (
@@ -72,6 +72,9 @@ def shuffle_pixels(dataset: Dataset, seed: int = 0) -> Dataset:
                                params={**dataset.params, "shuffle_pixels_seed": seed})
 
 
+RESULT_COLUMNS = ("family", "params", "test_accuracy", "train_seconds", "epochs", "status")
+
+
 class ArchRace:
     """Train an MLP and a CNN on the same images with the same TrainConfig; compare them.
 
@@ -102,32 +105,35 @@ class ArchRace:
     def fit(self, dataset: Dataset, progress: Callable[[int, int], None] | None = None,
             should_stop: Callable[[], bool] | None = None) -> ArchRace:
         """Train both models one after the other; ``progress(done, total)`` counts epochs and
-        ``should_stop()`` (checked every epoch) cancels. Returns self."""
+        ``should_stop()`` (checked every epoch) stops. Returns self.
+
+        A stop raises Cancelled(result=self): the families finished before it stay in
+        ``results_`` and ``trainers_`` (the one in training is dropped: it is not comparable).
+        """
         if len(dataset.input_shape) != 3 or dataset.task != "classification":
             raise ValueError("The race needs an image classification dataset such as digits or "
                              f"mnist5k; {dataset.name} is not one.")
         cfg = self.config()
         ds = shuffle_pixels(dataset, self.seed) if self.shuffle_pixels else dataset
         specs = self.model_specs()
-        total, done = cfg.epochs * len(self.FAMILIES), 0
-        rows, trainers = [], {}
-        for family in self.FAMILIES:
-            seed_everything(cfg.seed)  # each model starts from the same seeded state
-            model = build_model(specs[family], ds)
-            trainer = Trainer(model, ds, cfg)
-            while not trainer.done:
+        total, rows = cfg.epochs * len(self.FAMILIES), []
+        self.trainers_, self.specs_, self.dataset_ = {}, specs, ds
+        self.results_ = pd.DataFrame(rows, columns=list(RESULT_COLUMNS)).set_index("family")
+        try:
+            for i, family in enumerate(self.FAMILIES):
                 check_stop(should_stop)
-                trainer.run(epochs=1)
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-            trainers[family] = trainer
-            rows.append({"family": family, "params": count_parameters(model),
-                         "test_accuracy": evaluate(model, ds)["accuracy"],
-                         "train_seconds": trainer.train_seconds, "epochs": trainer.epoch,
-                         "status": trainer.status})
-        self.results_ = pd.DataFrame(rows).set_index("family")
-        self.trainers_, self.specs_, self.dataset_ = trainers, specs, ds
+                seed_everything(cfg.seed)  # each model starts from the same seeded state
+                model = build_model(specs[family], ds)
+                trainer = fit_stoppable(Trainer(model, ds, cfg),
+                                        progress_part(progress, i * cfg.epochs, total), should_stop)
+                self.trainers_[family] = trainer
+                rows.append({"family": family, "params": count_parameters(model),
+                             "test_accuracy": evaluate(model, ds)["accuracy"],
+                             "train_seconds": trainer.train_seconds, "epochs": trainer.epoch,
+                             "status": trainer.status})
+                self.results_ = pd.DataFrame(rows, columns=list(RESULT_COLUMNS)).set_index("family")
+        except Cancelled as stop:
+            raise Cancelled(result=self) from stop
         return self
 
     def __repr__(self) -> str:

@@ -19,7 +19,7 @@ import torch
 from nnplay import data
 from nnplay.models import build_model, gradient_through_time
 from nnplay.train import TrainConfig, Trainer, predict, seed_everything
-from nnplay.train.jobs import check_stop
+from nnplay.train.jobs import Cancelled, fit_stoppable, progress_part
 from nnplay.train.predict import model_device
 
 MEMORY_CELLS = ("rnn", "lstm", "gru")
@@ -83,17 +83,16 @@ def memory_dataset(seq_len: int, n: int = 1000, seed: int = 0):
 
 def train_memory_cell(cell: str, seq_len: int, n: int = 1000, epochs: int = 25, seed: int = 0,
                       hidden_size: int = 32, should_stop: Callable[[], bool] | None = None,
-                      on_epoch: Callable[[], None] | None = None) -> MemoryResult:
-    """Train one cell on first-token recall at gap ``seq_len``; returns its result."""
+                      progress: Callable[[int, int], None] | None = None) -> MemoryResult:
+    """Train one cell on first-token recall at gap ``seq_len``; returns its result.
+
+    ``progress(epoch, epochs)`` follows the training; once ``should_stop()`` is true the training
+    stops and Cancelled is raised (see nnplay.train.jobs)."""
     ds = memory_dataset(seq_len, n, seed)
     spec = memory_spec(cell, seq_len, hidden_size)
     seed_everything(seed)
-    trainer = Trainer(build_model(spec, ds), ds, memory_config(epochs, seed))
-    while not trainer.done:
-        check_stop(should_stop)
-        trainer.run(epochs=1)
-        if on_epoch is not None:
-            on_epoch()
+    trainer = fit_stoppable(Trainer(build_model(spec, ds), ds, memory_config(epochs, seed)),
+                            progress, should_stop)
     accuracy = float((predict(trainer.model, ds.X_test) == ds.y_test).mean())
     grads = gradient_norms(trainer.model, ds.X_test[:128], ds.y_test[:128])
     return MemoryResult(cell, int(seq_len), int(seed), accuracy, 1.0 / MEMORY_TOKENS,
@@ -104,17 +103,19 @@ def memory_race(seq_len: int, cells=MEMORY_CELLS, n: int = 1000, epochs: int = 2
                 seed: int = 0, hidden_size: int = 32,
                 progress: Callable[[int, int], None] | None = None,
                 should_stop: Callable[[], bool] | None = None) -> dict[str, MemoryResult]:
-    """Train each cell in ``cells`` at gap ``seq_len``; ``progress(done, total)`` counts epochs."""
-    cells, done = list(cells), [0]
+    """Train each cell in ``cells`` at gap ``seq_len``; ``progress(done, total)`` counts epochs.
+
+    A stop raises Cancelled whose ``result`` holds the cells finished before it."""
+    cells, results = list(cells), {}
     total = len(cells) * int(epochs)
-
-    def tick() -> None:
-        done[0] += 1
-        if progress is not None:
-            progress(done[0], total)
-
-    return {cell: train_memory_cell(cell, seq_len, n, epochs, seed, hidden_size, should_stop,
-                                    tick) for cell in cells}
+    try:
+        for i, cell in enumerate(cells):
+            results[cell] = train_memory_cell(cell, seq_len, n, epochs, seed, hidden_size,
+                                              should_stop,
+                                              progress_part(progress, i * int(epochs), total))
+    except Cancelled as stop:
+        raise Cancelled(result=results) from stop
+    return results
 
 
 # ---- a trained recurrent net, as numbers -----------------------------------------------------

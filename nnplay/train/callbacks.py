@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import copy
+import math
 import sys
-import time
+
+from nnplay.train.config import EARLY_STOPPING_MODES
+
+MAXIMISED_METRICS = ("accuracy", "r2", "auc", "f1")   # "auto" mode: higher is better for these
+
+
+def higher_is_better(monitor: str, mode: str = "auto") -> bool:
+    """Whether a larger ``monitor`` is an improvement: ``mode`` "max", "min" or "auto" (decided by
+    the name: accuracy, r2, auc and f1 go up, losses and errors go down)."""
+    if mode not in EARLY_STOPPING_MODES:
+        raise ValueError(f"Early stopping mode must be one of {', '.join(EARLY_STOPPING_MODES)}, "
+                         f"got {mode!r}.")
+    if mode == "auto":
+        return any(name in monitor.lower() for name in MAXIMISED_METRICS)
+    return mode == "max"
 
 
 class StopTraining(Exception):  # noqa: N818  (a signal, not an error)
@@ -28,26 +43,41 @@ class Callback:
 
 
 class EarlyStopping(Callback):
-    """Stop when the monitored value has not improved by min_delta for `patience` epochs.
+    """Stop when ``monitor`` (any logged metric: val_loss, val_accuracy, val_r2, ...) has not
+    improved by ``min_delta`` for ``patience`` epochs.
 
-    With restore_best, the model's weights go back to those of the best epoch at the end.
+    ``mode`` says which way is better: "min", "max" or "auto" (max for names containing
+    accuracy, r2, auc or f1; min otherwise). With restore_best, the model's weights go back to
+    those of the best epoch when it stops. State is reset when a fit starts and kept across the
+    run() chunks of that fit.
     """
 
     def __init__(self, patience: int = 10, min_delta: float = 0.0, monitor: str = "val_loss",
-                 restore_best: bool = True):
+                 restore_best: bool = True, mode: str = "auto"):
         self.patience, self.min_delta = patience, min_delta
-        self.monitor, self.restore_best = monitor, restore_best
-        self.best_, self.best_epoch_, self.wait_, self.best_state_ = float("inf"), None, 0, None
+        self.monitor, self.restore_best, self.mode = monitor, restore_best, mode
+        self.higher_is_better_ = higher_is_better(monitor, mode)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best_ = -math.inf if self.higher_is_better_ else math.inf
+        self.best_epoch_, self.wait_, self.best_state_ = None, 0, None
 
     def on_fit_start(self, trainer) -> None:
-        if self.best_epoch_ is None:  # keep state across run() chunks
-            self.wait_ = 0
+        self._reset()  # the Trainer calls this once per fit, not once per run() chunk
+
+    def _improved(self, value: float) -> bool:
+        if self.higher_is_better_:
+            return value > self.best_ + self.min_delta
+        return value < self.best_ - self.min_delta
 
     def on_epoch_end(self, trainer, logs: dict) -> None:
-        value = logs.get(self.monitor)
-        if value is None:
-            return
-        if value < self.best_ - self.min_delta:
+        if self.monitor not in logs:
+            watched = ", ".join(k for k in logs if k not in ("epoch", "lr", "seconds", "time"))
+            raise ValueError(f"Early stopping watches {self.monitor!r}, which this training does "
+                             f"not log; choose one of: {watched}.")
+        value = logs[self.monitor]
+        if self._improved(value):
             self.best_, self.best_epoch_, self.wait_ = value, logs["epoch"], 0
             if self.restore_best:
                 self.best_state_ = copy.deepcopy(trainer.model.state_dict())
@@ -61,7 +91,8 @@ class EarlyStopping(Callback):
                                f"best epoch {self.best_epoch_}")
 
     def __repr__(self) -> str:
-        return f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, monitor={self.monitor!r})"
+        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
+                f"monitor={self.monitor!r}, mode={self.mode!r}, restore_best={self.restore_best})")
 
 
 class LambdaCallback(Callback):
@@ -89,31 +120,32 @@ class LambdaCallback(Callback):
 
 
 class ProgressBar(Callback):
-    """A one-line terminal progress bar with loss and time left (for the CLI)."""
+    """A tqdm progress bar on stderr, one step per epoch with the loss (for the CLI).
 
-    def __init__(self, total: int, stream=None, width: int = 30):
-        self.total, self.stream, self.width = total, stream or sys.stderr, width
-        self._start = None
-        self._last = 0.0
+    Created when the fit starts and closed when it ends, so stdout stays clean for --json.
+    """
 
-    def on_fit_start(self, trainer):
-        self._start = time.perf_counter()
+    def __init__(self, total: int, stream=None, **tqdm_kwargs):
+        self.total, self.stream, self.tqdm_kwargs = total, stream, tqdm_kwargs
+        self.bar_ = None
 
-    def on_epoch_end(self, trainer, logs):
-        now = time.perf_counter()
-        if now - self._last < 0.1 and logs["epoch"] < self.total:
+    def on_fit_start(self, trainer) -> None:
+        from tqdm import tqdm
+
+        self.bar_ = tqdm(total=self.total, initial=trainer.epoch, unit="epoch",
+                         file=self.stream or sys.stderr, dynamic_ncols=True, **self.tqdm_kwargs)
+
+    def on_epoch_end(self, trainer, logs: dict) -> None:
+        if self.bar_ is None:
             return
-        self._last = now
-        done = min(logs["epoch"] / self.total, 1.0)
-        filled = int(self.width * done)
-        elapsed = now - (self._start or now)
-        left = elapsed / done - elapsed if done > 0 else 0.0
-        val = logs.get("val_loss")
-        val_txt = f" val_loss {val:.4f}" if val is not None else ""
-        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] epoch {logs['epoch']}/{self.total}"
-                          f" loss {logs['loss']:.4f}{val_txt} ~{left:.0f}s left ")
-        self.stream.flush()
+        shown = {k: f"{logs[k]:.4f}" for k in ("loss", "val_loss") if k in logs}
+        self.bar_.set_postfix(shown, refresh=False)
+        self.bar_.update(1)
 
-    def on_fit_end(self, trainer):
-        self.stream.write("\n")
-        self.stream.flush()
+    def on_fit_end(self, trainer) -> None:
+        if self.bar_ is not None:
+            self.bar_.close()
+            self.bar_ = None
+
+    def __repr__(self) -> str:
+        return f"ProgressBar(total={self.total})"

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields, replace
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "exponential", "cosine", "cosine_restarts", "cyclic",
              "onecycle", "warmup_cosine", "plateau")
+EARLY_STOPPING_MODES = ("min", "max", "auto")
 LIMITS = {"epochs": 100_000, "batch_size": 1_000_000}
 
 
@@ -28,7 +29,9 @@ class TrainConfig:
     gamma: float = 0.5             # step/exponential/plateau decay factor
     warmup_epochs: int = 5         # warmup_cosine: linear warm-up length
     min_lr: float = 0.0            # floor for cosine-type schedules
-    early_stopping: int | None = None  # patience in epochs on the validation loss; None = off
+    early_stopping: int | None = None  # patience in epochs; None = off
+    early_stopping_monitor: str = "val_loss"  # the logged metric early stopping watches
+    early_stopping_mode: str = "auto"  # min | max | auto (max for accuracy, r2, auc, f1)
     min_delta: float = 0.0         # improvement smaller than this does not count
     restore_best: bool = True      # early stopping puts back the best epoch's weights
     val_fraction: float = 0.0      # >0: hold out this share of train as validation; 0: use test
@@ -100,6 +103,13 @@ def validate(cfg: TrainConfig) -> None:
             isinstance(cfg.early_stopping, bool) or not isinstance(cfg.early_stopping, int)
             or cfg.early_stopping < 1):
         raise ValueError(f"early_stopping patience must be a whole number >= 1 or None, got {cfg.early_stopping!r}.")
+    if not isinstance(cfg.early_stopping_monitor, str) or not cfg.early_stopping_monitor.strip():
+        raise ValueError("early_stopping_monitor must name a logged metric such as 'val_loss' or "
+                         f"'val_accuracy', got {cfg.early_stopping_monitor!r}.")
+    if cfg.early_stopping_mode not in EARLY_STOPPING_MODES:
+        raise ValueError(f"early_stopping_mode must be one of {', '.join(EARLY_STOPPING_MODES)} "
+                         f"(auto: max for accuracy, r2, auc and f1, min otherwise), "
+                         f"got {cfg.early_stopping_mode!r}.")
     if cfg.grad_clip is not None:
         _finite("grad_clip", cfg.grad_clip, 0.0, lo_open=True)
     if cfg.device not in ("auto", "cpu", "cuda", "mps") and not str(cfg.device).startswith("cuda:"):

@@ -100,7 +100,9 @@ class Trainer:
         self.callbacks = list(callbacks or [])
         if cfg.early_stopping:
             self.callbacks.append(EarlyStopping(cfg.early_stopping, cfg.min_delta,
-                                                restore_best=cfg.restore_best))
+                                                monitor=cfg.early_stopping_monitor,
+                                                restore_best=cfg.restore_best,
+                                                mode=cfg.early_stopping_mode))
         self._toggle_mode = _mode_matters(self.model)
         self.model.train()
         self._batch_hooks = [c for c in self.callbacks

@@ -1,9 +1,10 @@
-"""Background training on a page: start a job, poll it in a fragment, handle its end once.
+"""Background work on a page: start a job, poll it in a fragment, handle its end once.
 
-A job is a BackgroundTrainer (one model) or a BackgroundJob (several models, a race) kept in
-st.session_state under a key, with the page's own notes beside it. ``job_panel`` draws a
-progress bar and a Stop button while it runs (polled every half second, the thread never
-touches Streamlit), then calls the page's ``on_finish(job)`` exactly once and reruns the page.
+A job is a nnplay.train.jobs.Job (one model's training, a race, a k-fold comparison) kept in
+st.session_state under a key, with the page's own notes beside it: {"worker": Job, ...notes}.
+``job_panel`` draws a progress bar and a Stop button while it runs (polled every half second, the
+thread never touches Streamlit), then calls the page's ``on_finish(job)`` exactly once and reruns
+the page. ``worker_progress`` does the same for a Job kept bare under its key.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from nnplay.train.background import BackgroundTrainer
-from nnplay.train.jobs import BackgroundJob
+from nnplay.train.jobs import Job
 
 POLL_SECONDS = 0.5
 
 
-def start_job(key: str, worker: BackgroundTrainer | BackgroundJob, **notes) -> dict:
+def start_job(key: str, worker: Job, **notes) -> dict:
     """Stop any job under ``key``, start ``worker`` and keep it with ``notes``; returns the job."""
     stop_job(key)
     job = {"worker": worker.start(), "handled": False, **notes}
@@ -37,34 +37,33 @@ def start_training_job(key: str, dataset, spec: dict, config) -> None:
     except ValueError as err:
         st.session_state[key] = {"error": str(err)}
         return
-    start_job(key, BackgroundTrainer(trainer), spec=spec)
+    start_job(key, Job.for_trainer(trainer), spec=spec)
+
+
+def _worker(key: str) -> Job | None:
+    """The Job under ``key``, kept in a job dict or bare; None when there is none."""
+    job = st.session_state.get(key)
+    if isinstance(job, dict):
+        return job.get("worker")
+    return job
 
 
 def stop_job(key: str) -> None:
-    """Ask the job under ``key`` to stop; what was learned so far is kept."""
-    job = st.session_state.get(key)
-    if not job or "worker" not in job:
-        return
-    worker = job["worker"]
-    if isinstance(worker, BackgroundTrainer):
+    """Ask the job under ``key`` to stop; what was finished (or learned) so far is kept."""
+    worker = _worker(key)
+    if worker is not None:
         worker.stop()
-    else:
-        worker.cancel()
 
 
-def _progress(worker, unit: str = "epochs") -> tuple[float, str]:
-    if isinstance(worker, BackgroundTrainer):
-        p = worker.progress()
-        left = "" if p.seconds_left is None else f", about {p.seconds_left:.0f} s left"
-        return p.fraction, f"Epoch {p.epoch}/{p.epochs} ({p.status}{left})"
-    done = (f"{worker.done_steps} of {worker.total_steps} {unit}" if worker.total_steps
-            else f"{worker.fraction:.0%}")
-    return worker.fraction, f"{done}, {worker.elapsed_seconds():.1f} s"
+def progress_bar(worker: Job, what: str = "", unit: str = "steps") -> None:
+    """The job's progress bar with its line ("Epoch 12/50, about 3 s left")."""
+    text = worker.describe(unit)
+    st.progress(worker.fraction, text=f"{what}: {text}" if what else text)
 
 
 def worker_progress(key: str, unit: str = "steps") -> None:
-    """Progress and Cancel for a worker kept bare at st.session_state[key] (a BackgroundJob)
-    while it runs, polled every half second; one full rerun when it ends, to show the result."""
+    """Progress and Stop for a Job kept bare at st.session_state[key] while it runs, polled
+    every half second; one full rerun when it ends, to show the result."""
     worker = st.session_state.get(key)
     if worker is None or worker.finished:
         return
@@ -73,9 +72,8 @@ def worker_progress(key: str, unit: str = "steps") -> None:
     def poll() -> None:
         if worker.finished:
             st.rerun()
-        fraction, text = _progress(worker, unit)
-        st.progress(fraction, text=text)
-        st.button("Cancel", key=f"{key}_cancel", on_click=worker.cancel)
+        progress_bar(worker, unit=unit)
+        st.button("Stop", key=f"{key}_stop", on_click=stop_job, args=(key,))
 
     poll()
 
@@ -88,7 +86,7 @@ def settle_job(key: str, on_finish: Callable[[dict], None]) -> dict | None:
     job = st.session_state.get(key)
     if not job or "worker" not in job or not job["worker"].finished:
         return None
-    if not job["handled"]:
+    if not job.get("handled"):
         job["handled"] = True
         on_finish(job)
     return job
@@ -96,8 +94,8 @@ def settle_job(key: str, on_finish: Callable[[dict], None]) -> dict | None:
 
 def job_running(key: str) -> bool:
     """Whether the job under ``key`` is still working (to disable its start button)."""
-    job = st.session_state.get(key) or {}
-    return "worker" in job and not job["worker"].finished
+    worker = _worker(key)
+    return worker is not None and not worker.finished
 
 
 def job_panel(key: str, on_finish: Callable[[dict], None], what: str = "Training") -> dict | None:
@@ -125,8 +123,7 @@ def job_panel(key: str, on_finish: Callable[[dict], None], what: str = "Training
     def poll() -> None:
         if worker.finished:
             st.rerun()  # one full rerun: on_finish runs and the page shows the result
-        fraction, text = _progress(worker)
-        st.progress(fraction, text=f"{what}: {text}")
+        progress_bar(worker, what)
         st.button("Stop", key=f"{key}_stop", on_click=stop_job, args=(key,))
 
     poll()
@@ -134,8 +131,6 @@ def job_panel(key: str, on_finish: Callable[[dict], None], what: str = "Training
 
 
 def job_error(job: dict) -> str:
-    """The error a finished job reports, or '' (a BackgroundJob failing, a trainer raising)."""
+    """The error a finished job reports, or '' (the work raised, a trainer included)."""
     worker = job["worker"]
-    if isinstance(worker, BackgroundJob):
-        return worker.error if worker.status == "failed" else ""
-    return str(worker.error_) if worker.error_ is not None else ""
+    return worker.error if worker.status == "failed" else ""

@@ -47,6 +47,18 @@ def test_train_json_regression(capsys):
     assert "test_rmse" in summary and "test_r2" in summary and summary["test_r2"] > 0.8
 
 
+def test_progress_bar_goes_to_a_terminal_stderr_and_json_stays_clean(capsys, monkeypatch):
+    import sys as system
+
+    monkeypatch.setattr(system.stderr, "isatty", lambda: True, raising=False)
+    assert main(["train", "--dataset", "plane", "--hidden", "8", "--epochs", "12", "--json",
+                 "--no-record"]) == 0
+    captured = capsys.readouterr()
+    assert "12/12" in captured.err and "epoch" in captured.err  # tqdm's bar, on stderr
+    assert "12/12" not in captured.out
+    assert json.loads(captured.out.strip().splitlines()[-1])["epochs_run"] == 12
+
+
 def test_divergence_is_a_status_not_a_traceback(capsys):
     code = main(["train", "--dataset", "diabetes", "--optimizer", "sgd", "--lr", "90",
                  "--hidden", "64,64", "--activation", "linear", "--batch-size", "0", "--epochs", "50", "--json"])

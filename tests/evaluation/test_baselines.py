@@ -10,7 +10,7 @@ from sklearn.datasets import make_moons, make_regression
 from nnplay.data.dataset import Dataset
 from nnplay.evaluation import baselines
 from nnplay.train import TrainConfig
-from nnplay.train.jobs import BackgroundJob, Cancelled
+from nnplay.train.jobs import Cancelled, Job
 
 
 def moons_dataset(n=240, seed=0) -> Dataset:
@@ -90,10 +90,17 @@ def test_cancel_stops_between_fits():
         calls["n"] += 1
         return calls["n"] > 2
 
-    with pytest.raises(Cancelled):
+    with pytest.raises(Cancelled) as caught:
         baselines.BaselineComparison(k=5, models=("dummy", "linear")).fit(
             ds, should_stop=stop_after_two)
-    job = BackgroundJob(baselines.BaselineComparison(k=3, models=("dummy",)).fit, ds).start()
+    # what was done stays: two dummy folds, but no model finished all its fits to summarise
+    assert len(caught.value.result.folds_) == 2 and caught.value.result.summary_.empty
+    calls["n"] = -1  # three checks more: dummy's two folds and its test fit
+    with pytest.raises(Cancelled) as caught:
+        baselines.BaselineComparison(k=2, models=("dummy", "linear")).fit(
+            ds, should_stop=stop_after_two)
+    assert list(caught.value.result.summary_.index) == [baselines.BASELINE_TITLES["dummy"]]
+    job = Job(baselines.BaselineComparison(k=3, models=("dummy",)).fit, ds).start()
     assert job.join(60).status == "completed"
     assert job.fraction == 1.0 and job.result.summary_.shape[0] == 1
 

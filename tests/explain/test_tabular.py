@@ -136,11 +136,11 @@ def test_compare_counts_overlap_and_sign_flips_exactly():
 
 def test_background_job_cancels_a_long_shap_run(binary):
     ds, net = binary
-    job = explain.BackgroundJob(explain.shap_values, net, ds.X_train[:100], ds.X_test[:50],
-                                nsamples=200, label="test").start()
+    job = explain.Job(explain.shap_values, net, ds.X_train[:100], ds.X_test[:50],
+                      nsamples=200, label="test").start()
     while job.done_steps < 1 and not job.finished:
         job.join(0.05)
-    job.cancel()
+    job.stop()
     job.join(30)
-    assert job.status == "cancelled" and job.result is None
+    assert job.status == "stopped" and job.result is None
     assert 1 <= job.done_steps < 50

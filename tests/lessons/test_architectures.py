@@ -70,6 +70,23 @@ def test_progress_counts_epochs_and_cancel_stops(digits):
         ArchRace(epochs=2).fit(digits, should_stop=lambda: True)
 
 
+def test_a_stopped_race_keeps_the_families_it_finished(digits):
+    seen = []
+    race = ArchRace(epochs=2)
+    # stop once the MLP has trained its 2 epochs: the CNN never starts
+    with pytest.raises(Cancelled) as caught:
+        race.fit(digits, progress=lambda done, total: seen.append(done),
+                 should_stop=lambda: len(seen) >= 2)
+    assert caught.value.result is race
+    assert list(race.results_.index) == ["mlp"] and list(race.trainers_) == ["mlp"]
+    assert race.trainers_["mlp"].status == "completed" and race.results_.loc["mlp", "epochs"] == 2
+    assert seen == [1, 2]
+    nothing = ArchRace(epochs=2)
+    with pytest.raises(Cancelled):
+        nothing.fit(digits, should_stop=lambda: True)
+    assert nothing.results_.empty and nothing.trainers_ == {}
+
+
 def test_race_refuses_data_that_is_not_images():
     with pytest.raises(ValueError, match="image classification"):
         ArchRace().fit(data.load("iris"))

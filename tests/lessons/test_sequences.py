@@ -52,6 +52,19 @@ def test_gated_cells_remember_forty_steps_where_a_plain_rnn_does_not():
         assert np.all(np.isfinite(result.gradient_norms)) and result.seconds > 0
 
 
+def test_a_stopped_memory_race_keeps_the_cells_it_finished():
+    from nnplay.train.jobs import Cancelled
+
+    seen = []
+    with pytest.raises(Cancelled) as caught:
+        lab.memory_race(5, cells=("rnn", "gru"), n=200, epochs=2,
+                        progress=lambda done, total: seen.append((done, total)),
+                        should_stop=lambda: len(seen) >= 3)  # during the GRU's training
+    finished = caught.value.result
+    assert list(finished) == ["rnn"] and finished["rnn"].trainer.status == "completed"
+    assert seen == [(1, 4), (2, 4), (3, 4)]
+
+
 def test_numpy_views_of_a_trained_recurrent_net():
     ds = data.load("sine_forecast", n=40, seq_len=12)
     torch.manual_seed(0)

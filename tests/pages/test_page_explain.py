@@ -90,13 +90,13 @@ def test_tabular_test_set_job_draws_the_beeswarm(tabular_entry):
     job = at.session_state["ex_shap_set_job"]
     assert job.status == "completed" and job.result.values.shape == (6, 5)
     assert any("6 rows in" in c.value for c in at.caption)
-    # cancelling a fresh job leaves the page working
+    # stopping a fresh job leaves the page working
     at.slider(key="ex_set_rows").set_value(40)
     at.select_slider(key="ex_set_nsamples").set_value("auto")
     at.button(key="ex_set_run").click().run()
-    at.session_state["ex_shap_set_job"].cancel()
+    at.session_state["ex_shap_set_job"].stop()
     at = run_until_job_done(at, "ex_shap_set_job")
-    assert at.session_state["ex_shap_set_job"].status in ("cancelled", "completed")
+    assert at.session_state["ex_shap_set_job"].status in ("stopped", "completed")
     assert not at.exception
 
 

@@ -49,7 +49,7 @@ def test_short_training_is_stored_registered_and_on_the_runs_page(lab):
     lab.button(key="lab_train").click().run()
     wait_for_result(lab)
     job = lab.session_state["lab_job"]
-    trainer = job["bg"].trainer
+    trainer = job["worker"].trainer
     assert trainer.status == "completed" and trainer.epoch == 6
     # the shown numbers are the engine's for this model
     gap = labpresets.generalisation_gap(trainer.model, trainer.dataset)
@@ -81,12 +81,12 @@ def test_stop_keeps_what_was_learned(lab):
     lab.selectbox(key="lab_batch").set_value(16).run()
     lab.button(key="lab_train").click().run()
     deadline = time.monotonic() + 60
-    while not lab.session_state["lab_job"]["bg"].trainer.history and time.monotonic() < deadline:
+    while not lab.session_state["lab_job"]["worker"].trainer.history and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not lab.button(key="lab_stop").disabled
     lab.button(key="lab_stop").click().run()
     wait_for_result(lab)
-    trainer = lab.session_state["lab_job"]["bg"].trainer
+    trainer = lab.session_state["lab_job"]["worker"].trainer
     assert trainer.status == "stopped" and 1 <= trainer.epoch < 2000
     record = RunStore().get(lab.session_state["lab_job"]["run_id"])
     assert record["status"] == "stopped" and len(record["history"]) == trainer.epoch
@@ -129,11 +129,11 @@ def test_preset_shows_techniques_and_their_settings():
 def test_continue_training_a_session_model(lab):
     lab.button(key="lab_train").click().run()
     wait_for_result(lab)
-    first = lab.session_state["lab_job"]["bg"].trainer
+    first = lab.session_state["lab_job"]["worker"].trainer
     lab.radio(key="lab_start").set_value("a model from this session").run()
     assert not lab.exception
     lab.button(key="lab_train").click().run()
     wait_for_result(lab)
-    second = lab.session_state["lab_job"]["bg"].trainer
+    second = lab.session_state["lab_job"]["worker"].trainer
     assert second.model is not first.model  # the session's model was copied, not changed
     assert second.history[0]["loss"] < first.history[0]["loss"]  # it started from learned weights

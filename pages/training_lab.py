@@ -6,20 +6,18 @@ gap and lets the learner switch on the techniques that close it.
 
 from __future__ import annotations
 
-import copy
-
 import streamlit as st
 
-from nnplay.device import device_name
 from nnplay.lessons import training_lab as labpresets
 from nnplay.models import modelio
 from nnplay.plots import training as plots
 from nnplay.plots import training_lab as lab_plots
-from nnplay.train import OPTIMIZERS, SCHEDULES, TrainConfig, Trainer, lr_schedule_preview, runs
+from nnplay.train import OPTIMIZERS, SCHEDULES, TrainConfig, lr_schedule_preview, runs
 from nnplay.train.jobs import Job
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
 from nnplay.ui.jobs import job_running, progress_bar, settle_job, start_job, stop_job
+from nnplay.ui.models_panel import file_name
 
 JOB, COMPARE = "lab_job", "lab_compare"
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -99,10 +97,11 @@ def custom_panel():
         picked = ws.model_picker("lab_continue")
         if picked is None:
             return None
-        ds, model = picked.dataset, picked.model
-        spec = picked.config.get("model_spec", {"family": picked.family, "params": {}})
-    rows = int(st.number_input("Training rows to keep", 2, ds.n_train, ds.n_train,
-                               key="lab_rows", help="Fewer rows make overfitting easy to see."))
+        ds, model, spec = picked.dataset, picked.model, picked.spec.to_dict()
+    # one setting per dataset: it starts at all of that dataset's training rows
+    rows = int(st.number_input(f"Training rows to keep (of {ds.n_train})", 2, ds.n_train,
+                               ds.n_train, key=f"lab_rows_{ds.name}_{ds.n_train}",
+                               help="Fewer rows make overfitting easy to see."))
     setup = labpresets.LabSetup(ds.name, rows if rows < ds.n_train else None, spec,
                                 config_widgets(rows), dict(ds.params))
     return setup, ds, model
@@ -112,12 +111,7 @@ def start_training(setup, dataset, start_model) -> None:
     """Button callback: build the model and data, then train in a background thread."""
     stop_job(JOB)
     try:
-        if start_model is None:
-            model, ds = labpresets.prepare(setup, dataset)
-        else:  # continue from a copy, so the session's model stays as it was
-            model = copy.deepcopy(start_model)
-            ds = labpresets.subsample_train(dataset, setup.train_rows, setup.config.seed)
-        trainer = Trainer(model, ds, setup.config)
+        trainer = labpresets.lab_trainer(setup, dataset, start_model)
     except ValueError as err:
         st.session_state[JOB] = {"error": str(err)}
         return
@@ -125,24 +119,15 @@ def start_training(setup, dataset, start_model) -> None:
 
 
 def finish(job: dict) -> None:
-    """Once: measure the gap, register the model in the workspace and store the run."""
+    """Once: measure the gap, register the model in the workspace (which stores the run)."""
     trainer, setup = job["worker"].trainer, job["setup"]
-    metrics = runs.final_metrics(trainer)
     job["gap"] = labpresets.generalisation_gap(trainer.model, trainer.dataset)
-    name = setup.label or f"lab {setup.model_spec['family']} on {trainer.dataset.name}"
-    entry = ws.register(name, trainer.model, trainer.dataset,
-                        {**trainer.config.to_dict(), "model_spec": setup.model_spec},
-                        trainer.history_copy(), source="training_lab",
-                        family=setup.model_spec["family"],
-                        metrics={k[5:]: v for k, v in metrics.items() if k.startswith("test_")})
-    job["name"] = entry.name
-    st.session_state.setdefault(COMPARE, {})[entry.name] = trainer.history_copy()
-    try:
-        job["run_id"] = runs.RunStore().save(runs.make_record(
-            trainer, setup.model_spec, "lab", device=device_name(trainer.device),
-            name=entry.name, metrics=metrics, dataset_extra={"train_rows": trainer.dataset.n_train}))
-    except runs.RunStoreError as err:
-        job["store_error"] = str(err)
+    entry = ws.register(trainer, lesson="training_lab", spec=setup.model_spec,
+                        name=setup.label or f"lab {trainer.spec.family} on {trainer.dataset.name}")
+    job["name"] = entry.name if entry is not None else ""
+    job["run_id"] = entry.record.run_id if entry is not None else None
+    if entry is not None:
+        st.session_state.setdefault(COMPARE, {})[entry.name] = trainer.history_copy()
     job["recorded"] = True
 
 
@@ -157,11 +142,11 @@ def show_result(job: dict) -> None:
     c2.metric(f"Test {key}", f"{gap[f'test_{key}']:.3f}")
     c3.metric(f"Gap ({key})", f"{gap[f'{key}_gap']:.3f}")
     c4.metric("Gap (loss)", f"{gap['loss_gap']:.3f}")
-    if "run_id" in job:
+    if job.get("run_id") is not None:
         st.caption(f"Stored as run {job['run_id']} (see the Runs page) and added to this "
                    "session's models.")
     else:
-        st.warning(f"Added to this session's models but not stored: {job['store_error']}")
+        st.warning(st.session_state.get(ws.STORE_ERROR, "The run was not stored."))
 
 
 def live_panel() -> None:
@@ -183,16 +168,14 @@ def live_panel() -> None:
 
 
 def downloads(job: dict) -> None:
-    trainer, setup = job["worker"].trainer, job["setup"]
-    fmt = st.radio("Weights format", list(modelio.WEIGHT_FORMATS), horizontal=True,
-                   key="lab_weights_format")
-    blob, config_json = modelio.export_model(trainer.model, setup.model_spec, trainer.dataset,
-                                             trainer.config.to_dict(), weights=fmt)
-    c1, c2 = st.columns(2)
-    c1.download_button("Download weights", blob, f"model{modelio.WEIGHT_FORMATS[fmt]}",
-                       key="lab_dl_weights")
-    c2.download_button("Download config (JSON)", config_json, "model.json",
-                       mime="application/json", key="lab_dl_config")
+    """One zip (weights + record JSON) named after the model, loadable under Your models."""
+    if job.get("name") not in ws.workspace():
+        return
+    entry = ws.workspace().get(job["name"])
+    st.download_button("Download this model (zip)", key="lab_dl_model", on_click="ignore",
+                       file_name=file_name(entry.name), mime="application/zip",
+                       data=lambda: modelio.export_bundle(entry.model, entry.record,
+                                                          entry.dataset))
 
 
 st.title("Training lab")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from nnplay.data.dataset import Dataset
 from nnplay.data.derive import subsample_train
+from nnplay.models.registry import ModelSpec
 from nnplay.train.config import TrainConfig
 
 
@@ -85,16 +86,23 @@ def overfitting_setup(techniques: Iterable[str] = ()) -> LabSetup:
     return replace(setup, label=f"overfitting preset, {label}")
 
 
-def prepare(setup: LabSetup, dataset: Dataset | None = None):
-    """(model, dataset) for a setup: loads and trims the data, seeds, builds a fresh model."""
+def lab_trainer(setup: LabSetup, dataset: Dataset | None = None, start_model=None):
+    """A Trainer for a setup, ready to fit: the data loaded and trimmed to ``train_rows``, and a
+    freshly initialised network (seeded by the config), or a copy of ``start_model`` to go on
+    training, so the session's model stays as it was."""
+    import copy
+
     from nnplay import data
-    from nnplay.models import build_model
-    from nnplay.train import seed_everything
+    from nnplay.train import Trainer
+    from nnplay.train.quick import quick_trainer
 
     ds = dataset if dataset is not None else data.load(setup.dataset, **setup.dataset_params)
     ds = subsample_train(ds, setup.train_rows, seed=setup.config.seed)
-    seed_everything(setup.config.seed)
-    return build_model(setup.model_spec, ds), ds
+    if start_model is None:
+        return quick_trainer(ds, setup.model_spec, setup.config)
+    trainer = Trainer(copy.deepcopy(start_model), ds, setup.config)
+    trainer.spec = ModelSpec.of(setup.model_spec)
+    return trainer
 
 
 def generalisation_gap(model, dataset: Dataset) -> dict:

@@ -15,7 +15,8 @@ from nnplay.models import modelio
 from nnplay.ui.workspace import workspace
 
 
-def _file_name(name: str) -> str:
+def file_name(name: str) -> str:
+    """A safe download name for a model: 'lab mlp on digits (2)' -> 'lab_mlp_on_digits_2.zip'."""
     return (re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "model")[:80] + ".zip"
 
 
@@ -37,7 +38,7 @@ def models_panel() -> None:
             c1.toggle("Pin", value=entry.pinned, key=f"ws_pin_{name}",
                       on_change=lambda: ws.pin(name, st.session_state[f"ws_pin_{name}"]))
             c2.button("Remove", key="ws_remove", on_click=ws.remove, args=(name,))
-            st.download_button("Download (zip)", key="ws_download", file_name=_file_name(name),
+            st.download_button("Download (zip)", key="ws_download", file_name=file_name(name),
                                mime="application/zip", on_click="ignore",
                                data=lambda: modelio.export_bundle(entry.model, entry.record,
                                                                   entry.dataset))

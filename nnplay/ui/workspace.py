@@ -15,6 +15,7 @@ from nnplay.train.workspace import Workspace, WorkspaceFull, WorkspaceModel
 
 KEY = "nnplay_workspace"
 NOTICE = "nnplay_workspace_notice"
+STORE_ERROR = "nnplay_run_store_error"   # why the last run could not be stored
 
 
 def workspace() -> Workspace:
@@ -89,7 +90,8 @@ def _save_run(trainer, spec, lesson: str, name: str, metrics: dict) -> int | Non
                                   device=device_name(trainer.device), name=name, metrics=metrics)
         return runs.RunStore().save(record)
     except (runs.RunStoreError, ValueError) as err:
-        st.session_state[NOTICE] = f"The run was kept in this session but not stored: {err}"
+        st.session_state[NOTICE] = st.session_state[STORE_ERROR] = \
+            f"The model is in this session's models, but its run was not stored: {err}"
         return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nnplay import data, train
+from nnplay import data
 from nnplay.lessons import training_lab as labpresets
 
 
@@ -14,9 +14,8 @@ def digits():
 
 
 def gap_after_training(setup, digits) -> dict:
-    model, ds = labpresets.prepare(setup, digits)
-    train.Trainer(model, ds, setup.config).fit()
-    return labpresets.generalisation_gap(model, ds)
+    trainer = labpresets.lab_trainer(setup, digits).fit()
+    return labpresets.generalisation_gap(trainer.model, trainer.dataset)
 
 
 def test_techniques_change_the_setup():

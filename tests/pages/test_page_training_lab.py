@@ -56,14 +56,13 @@ def test_short_training_is_stored_registered_and_on_the_runs_page(lab):
     assert metric_value(lab, "Test accuracy") == pytest.approx(gap["test_accuracy"], abs=5e-4)
     assert metric_value(lab, "Gap (accuracy)") == pytest.approx(gap["accuracy_gap"], abs=5e-4)
     record = RunStore().get(job["run_id"])
-    assert record["source"] == "lab" and record["status"] == "completed"
+    assert record["lesson"] == "training_lab" and record["status"] == "completed"
     assert record["history"] == [{k: v for k, v in row.items()} for row in trainer.history]
     assert record["config"]["schedule"] == "step" and record["dataset"]["name"] == "iris"
     assert record["metrics"]["test_accuracy"] == pytest.approx(gap["test_accuracy"])
     workspace = lab.session_state["nnplay_workspace"]
     assert workspace.get(job["name"]).model is trainer.model
-    assert [b.label for b in lab.get("download_button")] == ["Download weights",
-                                                              "Download config (JSON)"]
+    assert [b.label for b in lab.get("download_button")] == ["Download this model (zip)"]
     # a second run is overlaid with the first
     lab.button(key="lab_train").click().run()
     wait_for_result(lab)

@@ -62,11 +62,9 @@ def finish_race(job: dict) -> None:
     race = worker.result
     races = st.session_state.setdefault(RACES, [])
     label = f"race {len(races) // 2 + 1}: {race.dataset_.name}, {race.epochs} epochs"
-    for family, row in race.results_.iterrows():
-        trainer = race.trainers_[family]
-        ws.register(f"{family} race on {race.dataset_.name}", trainer.model, race.dataset_,
-                    {**trainer.config.to_dict(), "model_spec": race.specs_[family]},
-                    trainer.history_copy(), source="architectures", family=family,
+    for family, row in race.results_.iterrows():   # one group: they leave the session together
+        ws.register(race.trainers_[family], lesson="architectures", spec=race.specs_[family],
+                    name=f"{family} {label}", group=label,
                     metrics={"accuracy": row["test_accuracy"]})
         races.append(
             {"run": label, "family": family, "params": int(row["params"]),

@@ -9,13 +9,12 @@ an MLP does not care (it never knew which pixels were neighbours), a CNN loses i
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from nnplay.data.dataset import Dataset
+from nnplay.data.derive import shuffle_pixels
 from nnplay.models import build_model, count_parameters
 from nnplay.train import TrainConfig, Trainer, evaluate, seed_everything
 from nnplay.train.jobs import Cancelled, check_stop, fit_stoppable, progress_part
@@ -55,21 +54,6 @@ def suggest_families(dataset: Dataset) -> list[str]:
     if kind == "image":
         return ["cnn", "mlp"]
     return ["mlp"]
-
-
-def shuffle_pixels(dataset: Dataset, seed: int = 0) -> Dataset:
-    """The same images with one fixed random order of pixels (the same for every image)."""
-    if len(dataset.input_shape) != 3:
-        raise ValueError(f"Pixel shuffling needs images; {dataset.name} has examples shaped "
-                         f"{dataset.input_shape}.")
-    order = np.random.default_rng(seed).permutation(dataset.n_features)
-
-    def scramble(X: np.ndarray) -> np.ndarray:
-        return X.reshape(len(X), -1)[:, order].reshape(X.shape)
-
-    return dataclasses.replace(dataset, name=f"{dataset.name} (pixels shuffled)",
-                               X_train=scramble(dataset.X_train), X_test=scramble(dataset.X_test),
-                               params={**dataset.params, "shuffle_pixels_seed": seed})
 
 
 RESULT_COLUMNS = ("family", "params", "test_accuracy", "train_seconds", "epochs", "status")

@@ -42,8 +42,11 @@ def test_race_shows_both_models_numbers_and_registers_them(page, finish):
         assert shown[f"{family.upper()} test accuracy"] == f"{row['test_accuracy']:.3f}"
         assert any(f"{row['params']:,} parameters" in c.value for c in page.caption)
         assert row["test_accuracy"] > 0.3  # chance is 0.1
-    names = {m.name for m in page.session_state["nnplay_workspace"].list()}
-    assert {"mlp race on digits", "cnn race on digits"} <= names
+    workspace = page.session_state["nnplay_workspace"]
+    group = workspace.list()[0].group
+    assert group.startswith("race 1: digits")   # the race's two models are one group
+    assert sorted(m.family for m in workspace.group(group)) == ["cnn", "mlp"]
+    assert all(m.lesson == "architectures" and m.record.run_id for m in workspace.group(group))
     assert len(page.session_state["arch_races"]) == 2
     page.checkbox(key="arch_shuffle").check().run()
     page.button(key="arch_race").click().run()

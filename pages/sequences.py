@@ -48,11 +48,10 @@ def forecast_settings():
 def finish_forecast(job: dict) -> None:
     trainer, spec = job["worker"].trainer, job["spec"]
     job["metrics"] = evaluate(trainer.model, trainer.dataset)
-    entry = ws.register(f"{spec['family']} forecaster", trainer.model, trainer.dataset,
-                        {**trainer.config.to_dict(), "model_spec": spec}, trainer.history_copy(),
-                        source="sequences", family=spec["family"],
+    entry = ws.register(trainer, lesson="sequences", spec=spec,
+                        name=f"{spec['family']} forecaster",
                         metrics={"r2": job["metrics"]["r2"]})
-    job["name"] = entry.name
+    job["name"] = entry.name if entry is not None else ""
 
 
 def inside_the_net(model, ds, key: str) -> None:
@@ -123,12 +122,12 @@ def finish_memory(job: dict) -> None:
     if worker.status != "completed":
         return
     results = st.session_state.setdefault(MEMORY_RESULTS, {})
+    group = f"memory race T={seq_len}, seed {seed}"
     for cell, result in worker.result.items():
         results[memory_key(seq_len, cell, seed, n, epochs)] = result
-        t = result.trainer
-        ws.register(f"{cell} memory T={seq_len}", t.model, t.dataset,
-                    {**t.config.to_dict(), "model_spec": result.spec}, t.history_copy(),
-                    source="sequences", family=cell, metrics={"accuracy": result.accuracy})
+        ws.register(result.trainer, lesson="sequences", spec=result.spec,
+                    name=f"{cell} memory T={seq_len}", group=group,
+                    metrics={"accuracy": result.accuracy})
 
 
 def memory_section() -> None:

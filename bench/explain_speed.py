@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from nnplay import data, explain  # noqa: E402
-from nnplay.evaluation.baselines import train_network  # noqa: E402
+from nnplay.train.quick import quick_trainer  # noqa: E402
 
 SHAP_TARGET_S = 2.0
 MAP_TARGET_S = 0.2
@@ -44,7 +44,7 @@ def report(name: str, seconds: float, target: float) -> None:
 
 def tabular_shap(name: str) -> None:
     ds = data.load(name)
-    _, trainer = train_network(ds, family="mlp", epochs=20)
+    trainer = quick_trainer(ds, family="mlp", epochs=20).fit()
     model, row = trainer.model, ds.X_test[0]
     background = explain.background_sample(ds.X_train, 100)
     for nsamples in ("auto", 1024, 512):
@@ -60,7 +60,7 @@ def image_maps(name: str) -> None:
     from captum.attr import IntegratedGradients, Saliency
 
     ds = data.load(name)
-    _, trainer = train_network(ds, family="auto", epochs=1)
+    trainer = quick_trainer(ds, family="auto", epochs=1).fit()
     model = trainer.model.eval()
     x = torch.as_tensor(ds.X_test[:1])
     target = int(model(x).argmax())

@@ -7,32 +7,23 @@ from __future__ import annotations
 import streamlit as st
 
 from nnplay.evaluation import baselines, metrics
+from nnplay.lessons import evaluate as lesson
 from nnplay.plots import evaluate as plots
-from nnplay.train import TrainConfig, evaluate, predict, predict_proba
+from nnplay.train import predict, predict_proba
 from nnplay.train.jobs import Job
+from nnplay.train.quick import default_config
 from nnplay.ui.jobs import worker_progress
 from nnplay.ui.state import user_errors
 from nnplay.ui.widgets import dataset_picker
-from nnplay.ui.workspace import pick_or_train, register
+from nnplay.ui.workspace import pick_or_train
 
-SPOT_MODEL = "ev_spot_model"
 BASELINE_JOB = "ev_baseline_job"
 NORMALISE = {"counts": None, "share of each true class": "true", "share of each prediction": "pred"}
 
 
-def train_on_the_spot() -> None:
-    """Dataset and epochs for a quick MLP, trained and registered when the button is pressed."""
-    ds = dataset_picker("ev_spot", kinds=("toy", "real"), default="breast_cancer",
-                        allow_upload=True)
-    epochs = st.slider("Epochs", 5, 200, 40, step=5, key="ev_spot_epochs")
-    if ds is None or not st.button("Train an MLP", key="ev_spot_train", type="primary"):
-        return
-    with user_errors("Training"), st.spinner("Training..."):
-        spec, trainer = baselines.train_network(ds, family="mlp", epochs=epochs)
-        entry = register(f"evaluate MLP on {ds.name}", trainer.model, ds,
-                         {**trainer.config.to_dict(), **spec}, trainer.history_copy(),
-                         source="evaluate", family="mlp", metrics=evaluate(trainer.model, ds))
-        st.session_state[SPOT_MODEL] = entry.name
+def spot_data():
+    return dataset_picker("ev_spot", kinds=("toy", "real"), default=lesson.DEFAULT_DATASET,
+                          allow_upload=True)
 
 
 def show_metrics(values: dict, labels: dict) -> None:
@@ -121,7 +112,7 @@ def regression_section(model, ds) -> None:
 
 def start_baselines(entry, models: list[str], k: int, epochs: int) -> None:
     comparison = baselines.BaselineComparison(k=k, models=tuple(models), network_epochs=epochs)
-    config = TrainConfig.from_dict(entry.config)
+    config = entry.train_config or default_config(epochs)
     st.session_state[BASELINE_JOB] = Job(
         comparison.fit, entry.dataset, entry.model, config, label=entry.name).start()
 
@@ -133,7 +124,7 @@ def baselines_section(entry) -> None:
     chosen = c1.multiselect("Baselines", baselines.BASELINES, default=list(baselines.DEFAULT_BASELINES),
                             format_func=baselines.BASELINE_TITLES.get, key="ev_baselines")
     k = c2.slider("Folds (k)", 2, 10, 5, key="ev_folds")
-    default_epochs = int(entry.config.get("epochs", 30))
+    default_epochs = entry.train_config.epochs if entry.train_config else lesson.EPOCHS
     epochs = c3.number_input("Network epochs per fold", 1, 1000, min(default_epochs, 200),
                              key="ev_net_epochs")
     if st.button("Run the baselines", key="ev_run_baselines"):
@@ -157,12 +148,30 @@ def baselines_section(entry) -> None:
         st.markdown(f"Best {k}-fold {metric}: **{best}** "
                     f"({summary.loc[best, f'{metric}_mean']:.3f} ± "
                     f"{summary.loc[best, f'{metric}_std']:.3f}); the run took {job.seconds:.1f} s.")
+        verdict(summary, ds.task)
+
+
+def verdict(summary, task: str) -> None:
+    """Say plainly whether the network earns its place against the baselines."""
+    score = "accuracy" if task == "classification" else "r2"
+    names = {"dummy": baselines.BASELINE_TITLES["dummy"],
+             "network": baselines.BASELINE_TITLES["network"]}
+    if not set(names.values()) <= set(summary.index) or f"{score}_mean" not in summary:
+        return
+    means = summary[f"{score}_mean"]
+    others = means.drop([names["network"], names["dummy"]])
+    best_name = others.idxmax() if len(others) else names["dummy"]
+    level, sentence = lesson.baseline_verdict(
+        float(means[names["network"]]), float(means[names["dummy"]]),
+        float(others.max()) if len(others) else float(means[names["dummy"]]), best_name, score)
+    getattr(st, level)(sentence)
 
 
 st.title("Evaluation")
 st.markdown("A number means little without the right metric and something to compare it with. "
             "Everything below is computed with `sklearn.metrics` on the model's test split.")
-entry = pick_or_train("ev", train_on_the_spot, SPOT_MODEL)
+entry = pick_or_train("ev", "evaluate", spot_data, spec_for=lesson.spec_for,
+                      epochs=lesson.EPOCHS, what="a network")
 if entry is None:
     st.stop()
 st.caption(f"Evaluating **{entry.label()}**.")

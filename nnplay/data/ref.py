@@ -4,7 +4,8 @@ A registered dataset is its registry name and loader parameters, plus the deriva
 lesson applied (``nnplay.data.derive``). A person's uploaded CSV cannot be fetched again, so its
 reference keeps the file's SHA-256 and the preprocessing that turns its rows into model inputs
 (feature columns, scaler, classes, target scale): the model's inputs can be rebuilt from the same
-file, and a different file is refused by name.
+file, and a different file is refused by name. Data built in memory (a notebook's own Dataset)
+is "custom": recorded by name and shape, and rebuilt only by passing that data back.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from nnplay.data.dataset import Dataset
 
-SOURCES = ("registry", "upload")
+SOURCES = ("registry", "upload", "custom")
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class DatasetRef:
 
     name: str                                   # registry name, or the uploaded file's name
     params: dict = field(default_factory=dict)  # loader (or from_csv) parameters
-    source: str = "registry"                    # registry | upload
+    source: str = "registry"                    # registry | upload | custom
     steps: tuple = ()                           # derivations after loading, oldest first
     sha256: str = ""                            # upload: the file's hash
     preprocessing: dict = field(default_factory=dict)  # upload: columns, scaler, classes, target
@@ -57,9 +58,10 @@ class DatasetRef:
             return cls(dataset.name, params, "upload", steps,
                        ex["upload"]["sha256"], prep)
         loaded = dataset.extra.get("loaded_as")
-        if loaded is None:
-            raise ValueError(f"The dataset {dataset.name!r} was not made by nnplay.data.load or "
-                             "from_csv, so it cannot be rebuilt; load it through the registry.")
+        if loaded is None:   # made in memory: remember what it looked like, not how to make it
+            return cls(dataset.name or "data", {"input_shape": list(dataset.input_shape),
+                                                "n_train": dataset.n_train, "task": dataset.task},
+                       "custom", steps)
         return cls(loaded["name"], dict(loaded["params"]), "registry", steps)
 
     def load(self, csv=None) -> Dataset:
@@ -67,6 +69,9 @@ class DatasetRef:
         from nnplay import data
         from nnplay.data.derive import apply_steps
 
+        if self.source == "custom":
+            raise ValueError(f"The model was trained on {self.name!r}, data made in memory (not "
+                             "nnplay's registry or a CSV); pass that dataset to load it.")
         if self.source == "registry":
             ds = data.load(self.name, **self.params)
         else:
@@ -84,7 +89,7 @@ class DatasetRef:
     @property
     def label(self) -> str:
         """A short description: 'digits', 'moons (features x1, x1_sq)', 'my.csv (your file)'."""
-        text = self.name + (" (your file)" if self.source == "upload" else "")
+        text = self.name + {"upload": " (your file)", "custom": " (in memory)"}.get(self.source, "")
         notes = []
         for step in self.steps:
             if step.get("op") == "subsample_train":

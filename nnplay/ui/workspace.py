@@ -133,7 +133,7 @@ def pick_or_train(key: str, lesson: str, dataset_for: Callable[[], object], spec
     ``checkpoint()``, when given, returns a shipped model (a modelio.LoadedModel, or None) that
     a first visit adds to the session instead of training.
     """
-    from nnplay.ui.jobs import job_panel, job_running
+    from nnplay.ui.jobs import job_panel
 
     job_key = f"{key}_spot_job"
     has_models = bool(workspace().list(task=task, kind=kind))
@@ -153,7 +153,8 @@ def pick_or_train(key: str, lesson: str, dataset_for: Callable[[], object], spec
     job = st.session_state.get(job_key) or {}
     fresh = job.get("dataset_key") != _dataset_key(dataset)
     # new data (or a first visit) trains at once; the button trains again with other settings
-    if fresh or st.button(f"Train {what}", key=f"{key}_spot_go", disabled=job_running(job_key)):
+    if st.button(f"Train {what}" + (" again with these settings" if job else ""),
+                 key=f"{key}_spot_go") or fresh:   # a running job is replaced
         _start_spot_job(job_key, dataset, spec_for, spot_epochs, config)
 
     def finish(done: dict) -> None:

@@ -44,9 +44,11 @@ def test_features_from_2d_points_and_bad_choices():
         derive.apply_steps(moons, [{"op": "rm -rf"}])
 
 
-def test_a_dataset_made_outside_the_registry_has_no_reference():
+def test_a_dataset_made_in_memory_is_recorded_but_not_rebuilt():
     moons = data.load("moons", n=50)
     bare = data.Dataset("mine", moons.X_train, moons.y_train, moons.X_test, moons.y_test,
                         "classification", ["a", "b"], ["0", "1"])
-    with pytest.raises(ValueError, match="cannot be rebuilt"):
-        DatasetRef.of(bare)
+    ref = DatasetRef.of(bare)
+    assert ref.source == "custom" and ref.label == "mine (in memory)"
+    with pytest.raises(ValueError, match="pass that dataset"):
+        ref.load()

@@ -11,6 +11,7 @@ from nnplay.data.dataset import Dataset
 from nnplay.evaluation import baselines
 from nnplay.train import TrainConfig
 from nnplay.train.jobs import Cancelled, Job
+from nnplay.train.quick import quick_trainer
 
 
 def moons_dataset(n=240, seed=0) -> Dataset:
@@ -33,7 +34,7 @@ def regression_dataset(n=200) -> Dataset:
 @pytest.fixture(scope="module")
 def moons_network():
     ds = moons_dataset()
-    _, trainer = baselines.train_network(ds, family="mlp", epochs=40)
+    trainer = quick_trainer(ds, family="mlp", epochs=40).fit()
     return ds, trainer
 
 
@@ -112,5 +113,5 @@ def test_bad_settings_raise_value_errors():
     with pytest.raises(ValueError, match="Unknown baseline"):
         baselines.BaselineComparison(models=("svm",)).fit(ds)
     with pytest.raises(ValueError, match="image"):
-        baselines.network_spec(ds, family="cnn")
+        quick_trainer(ds, family="cnn")
     assert TrainConfig.from_dict({"epochs": 3, "family": "mlp"}).epochs == 3

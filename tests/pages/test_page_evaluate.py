@@ -12,8 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from nnplay.data.dataset import Dataset
 from nnplay.evaluation import metrics
-from nnplay.evaluation.baselines import train_network
+from nnplay.lessons import evaluate as lesson
 from nnplay.train import predict, predict_proba
+from nnplay.train.quick import quick_trainer
 from nnplay.train.workspace import Workspace
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "evaluate.py")
@@ -42,14 +43,14 @@ def moons_entry():
     X = X.astype(np.float32)
     ds = Dataset("moons", X[:150], y[:150], X[150:], y[150:], "classification", ["x1", "x2"],
                  ["left", "right"])
-    _, trainer = train_network(ds, family="mlp", epochs=30)
+    trainer = quick_trainer(ds, family="mlp", epochs=30).fit()
     return ds, trainer
 
 
 def session_page(ds, trainer) -> AppTest:
     ws = Workspace()
-    ws.add("session net", trainer.model, ds, trainer.config.to_dict(), trainer.history,
-           source="test")
+    ws.register(trainer.model, ds, trainer.spec, "notebook", name="session net",
+                train_config=trainer.config, history=trainer.history)
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.session_state["nnplay_workspace"] = ws
     return at.run()
@@ -98,7 +99,7 @@ def test_session_regression_model_shows_regression_metrics():
     y = ((y - y.mean()) / y.std()).astype(np.float32)
     ds = Dataset("reg", X[:120].astype(np.float32), y[:120], X[120:].astype(np.float32), y[120:],
                  "regression", ["a", "b", "c"])
-    _, trainer = train_network(ds, family="mlp", epochs=30)
+    trainer = quick_trainer(ds, family="mlp", epochs=30).fit()
     at = session_page(ds, trainer)
     assert not at.exception
     pred = predict(trainer.model, ds.X_test, "regression")
@@ -108,15 +109,36 @@ def test_session_regression_model_shows_regression_metrics():
     assert expected["r2"] > 0.8
 
 
-def test_train_one_on_the_spot_registers_it():
+def test_the_page_opens_training_a_network_and_shows_its_numbers():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
-    at.radio(key="ev_source").set_value("Train one on the spot").run()
-    at.selectbox(key="ev_spot_dataset").set_value("iris")
-    at.slider(key="ev_spot_epochs").set_value(10).run()
-    at.button(key="ev_spot_train").click().run()
+    assert at.radio(key="ev_source").value == "Train one on the spot"   # nothing in the session
+    at.selectbox(key="ev_spot_dataset").set_value("iris").run()
+    at.number_input(key="ev_spot_epochs").set_value(10).run()
+    at.button(key="ev_spot_go").click().run()
+    at.session_state["ev_spot_job"]["worker"].join(60)
+    at.run()
     assert not at.exception
     ws = at.session_state["nnplay_workspace"]
-    assert len(ws) == 1 and "iris" in ws.list()[0].name
+    (entry,) = ws.list()
+    assert entry.record.dataset.name == "iris" and entry.lesson == "evaluate"
+    assert entry.train_config.epochs == 10 and entry.record.run_id is not None
     assert 0.0 <= metric_value(at, "Accuracy") <= 1.0
     assert len([m for m in at.metric if m.label == "F1 (macro)"]) == 1
+
+
+def test_a_network_that_barely_beats_the_dummy_is_called_out():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key="ev_spot_dataset").set_value("german_credit").run()
+    at.session_state["ev_spot_job"]["worker"].join(60)
+    at.run()
+    at.multiselect(key="ev_baselines").set_value(["dummy"])
+    at.slider(key="ev_folds").set_value(3)
+    at.number_input(key="ev_net_epochs").set_value(10).run()
+    at.button(key="ev_run_baselines").click().run()
+    run_until_job_done(at, "ev_baseline_job", 120)
+    summary = at.session_state["ev_baseline_job"].result.summary_
+    network, dummy = summary["accuracy_mean"].iloc[-1], summary["accuracy_mean"].iloc[0]
+    level, sentence = lesson.baseline_verdict(network, dummy, dummy, "dummy")
+    shown = {"error": at.error, "warning": at.warning, "success": at.success}[level]
+    assert any(m.value == sentence for m in shown)

@@ -14,7 +14,7 @@ from torch import nn
 
 from nnplay import explain
 from nnplay.data.dataset import Dataset
-from nnplay.evaluation.baselines import train_network
+from nnplay.train.quick import quick_trainer
 from nnplay.train.workspace import Workspace
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "explain.py")
@@ -46,7 +46,7 @@ def tabular_entry():
     X = X.astype(np.float32)
     ds = Dataset("synthetic", X[:120], y[:120], X[120:], y[120:], "classification",
                  [f"f{i}" for i in range(5)], ["no", "yes"])
-    _, trainer = train_network(ds, family="mlp", epochs=20)
+    trainer = quick_trainer(ds, family="mlp", epochs=20).fit()
     return ds, trainer.model
 
 

@@ -8,40 +8,31 @@ from __future__ import annotations
 import streamlit as st
 
 from nnplay import explain
-from nnplay.evaluation import baselines
+from nnplay.lessons import explain as lesson
 from nnplay.plots import explain as plots
-from nnplay.train import evaluate, predict_proba
+from nnplay.train import predict_proba
 from nnplay.ui.jobs import worker_progress
 from nnplay.ui.state import user_errors
 from nnplay.ui.widgets import dataset_picker
-from nnplay.ui.workspace import pick_or_train, register
+from nnplay.ui.workspace import pick_or_train
 
-SPOT_MODEL = "ex_spot_model"
 ROW_CACHE = "ex_row_cache"
 IMAGE_CACHE = "ex_image_cache"
 SET_JOB = "ex_shap_set_job"
 PERTURB_JOB = "ex_perturb_job"
 
 
-def train_on_the_spot() -> None:
-    """A quick network (a CNN for images when available, else an MLP), trained on a button press."""
-    ds = dataset_picker("ex_spot", kinds=("toy", "real"), default="breast_cancer")
-    if ds is None:
-        return
-    is_image = len(ds.input_shape) == 3
-    kind = "image" if is_image else "tabular"   # per-kind keys: each keeps its own defaults
-    family = st.radio("Network", ["cnn", "mlp"] if is_image else ["mlp"], horizontal=True,
-                      key=f"ex_spot_family_{kind}", format_func=str.upper)
-    epochs = st.slider("Epochs", 1, 200, 3 if is_image else 40, key=f"ex_spot_epochs_{kind}")
-    if not st.button(f"Train a {family.upper()}", key="ex_spot_train", type="primary"):
-        return
-    with user_errors("Training"), st.spinner("Training..."):
-        spec, trainer = baselines.train_network(ds, family=family, epochs=epochs)
-        entry = register(f"explain {spec['family'].upper()} on {ds.name}", trainer.model, ds,
-                         {**trainer.config.to_dict(), **spec}, trainer.history_copy(),
-                         source="explain", family=spec["family"],
-                         metrics=evaluate(trainer.model, ds))
-        st.session_state[SPOT_MODEL] = entry.name
+def spot_data():
+    """The data to train on, and for images which network (a CNN first)."""
+    ds = dataset_picker("ex_spot", kinds=("toy", "real"), default=lesson.DEFAULT_DATASET)
+    if ds is not None:
+        st.radio("Network", lesson.families_for(ds), horizontal=True, format_func=str.upper,
+                 key=f"ex_spot_family_{len(ds.input_shape)}")
+    return ds
+
+
+def spot_spec(ds):
+    return lesson.spec_for(ds, st.session_state.get(f"ex_spot_family_{len(ds.input_shape)}"))
 
 
 def cached(store: str, key: tuple, compute):
@@ -166,7 +157,8 @@ st.title("Explainability")
 st.markdown("Which inputs drove this prediction? SHAP and LIME treat the network as a black box; "
             "gradient methods (via captum) look inside. Each shows what it cost and a check "
             "you can verify in numbers.")
-entry = pick_or_train("ex", train_on_the_spot, SPOT_MODEL)
+entry = pick_or_train("ex", "explain", spot_data, spec_for=spot_spec, epochs=lesson.epochs_for,
+                      what="a network")
 if entry is None:
     st.stop()
 st.caption(f"Explaining **{entry.label()}**.")

@@ -121,7 +121,7 @@ def model_picker(key: str, task: str | None = None, kind: str | None = None,
 
 
 def pick_or_train(key: str, lesson: str, dataset_for: Callable[[], object], spec_for=None,
-                  epochs: int = 30, task: str | None = None, kind: str | None = None,
+                  epochs: int | Callable[[object], int] = 30, task: str | None = None, kind: str | None = None,
                   what: str = "a model", config=None,
                   checkpoint: Callable[[], object] | None = None) -> WorkspaceModel | None:
     """The session's models first; otherwise (or on request) train one in the background.
@@ -149,7 +149,9 @@ def pick_or_train(key: str, lesson: str, dataset_for: Callable[[], object], spec
     dataset = dataset_for()
     if dataset is None:
         return None
-    spot_epochs = int(st.number_input("Epochs", 1, 500, epochs, key=f"{key}_spot_epochs"))
+    default_epochs = epochs(dataset) if callable(epochs) else int(epochs)
+    spot_epochs = int(st.number_input("Epochs", 1, 500, default_epochs,   # one per kind of data
+                                      key=f"{key}_spot_epochs_{len(dataset.input_shape)}"))
     job = st.session_state.get(job_key) or {}
     fresh = job.get("dataset_key") != _dataset_key(dataset)
     # new data (or a first visit) trains at once; the button trains again with other settings

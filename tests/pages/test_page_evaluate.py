@@ -114,7 +114,7 @@ def test_the_page_opens_training_a_network_and_shows_its_numbers():
     assert not at.exception
     assert at.radio(key="ev_source").value == "Train one on the spot"   # nothing in the session
     at.selectbox(key="ev_spot_dataset").set_value("iris").run()
-    at.number_input(key="ev_spot_epochs").set_value(10).run()
+    at.number_input(key="ev_spot_epochs_1").set_value(10).run()
     at.button(key="ev_spot_go").click().run()
     at.session_state["ev_spot_job"]["worker"].join(60)
     at.run()

@@ -34,7 +34,8 @@ def run_until_job_done(at: AppTest, key: str, seconds: float = 60) -> AppTest:
 
 def session_page(name, model, ds) -> AppTest:
     ws = Workspace()
-    ws.add(name, model, ds, {"epochs": 5}, [], source="test")
+    ws.register(model, ds, {"family": "cnn" if len(ds.input_shape) == 3 else "mlp",
+                            "params": {}}, "notebook", name=name)
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.session_state["nnplay_workspace"] = ws
     return at.run()
@@ -123,12 +124,15 @@ def test_image_model_from_the_session_gets_every_map_and_the_ig_check():
 
 def test_train_one_on_the_spot_and_explain_it():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
-    at.radio(key="ex_source").set_value("Train one on the spot").run()
+    assert at.radio(key="ex_source").value == "Train one on the spot"   # nothing in the session
     at.selectbox(key="ex_spot_dataset").set_value("iris")
-    at.slider(key="ex_spot_epochs_tabular").set_value(10).run()
-    at.button(key="ex_spot_train").click().run()
+    at.number_input(key="ex_spot_epochs_1").set_value(10).run()
+    at.button(key="ex_spot_go").click().run()
+    at.session_state["ex_spot_job"]["worker"].join(60)
+    at.run()
     assert not at.exception
     ws = at.session_state["nnplay_workspace"]
-    assert len(ws) == 1 and ws.list()[0].source == "explain"
+    assert len(ws) == 1 and ws.list()[0].lesson == "explain"
+    assert ws.list()[0].train_config.epochs == 10
     assert len(at.get("plotly_chart")) >= 2   # the waterfall and LIME's weights
     assert "E[f(X)]" in at.latex[0].value

@@ -7,20 +7,17 @@ or upload one to evaluate it and train it further.
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import streamlit as st
 
-from nnplay.models import modelio
 from nnplay.plots import runs as plots
 from nnplay.plots.training import METRIC_TITLES
-from nnplay.train import evaluate, runs, tensorboard
+from nnplay.train import runs, tensorboard
 from nnplay.ui import owner
-from nnplay.ui import workspace as ws
+from nnplay.ui.models_panel import model_actions, model_upload
 from nnplay.ui.pages import LESSONS
 
-UPLOADED = "runs_uploaded"
 DELETE_ERROR = "runs_delete_error"
 INFO_COLUMNS = ("id", "created", "lesson", "owner", "name", "dataset", "task", "family", "status",
                 "device")
@@ -150,55 +147,6 @@ def one_run(store: runs.RunStore, table) -> None:
         st.error(st.session_state.pop(DELETE_ERROR))
 
 
-def download_model() -> None:
-    """Weights plus config JSON of a model trained in this session."""
-    picked = ws.model_picker("runs_model")
-    if picked is None:
-        return
-    fmt = st.radio("Weights format", list(modelio.WEIGHT_FORMATS), horizontal=True,
-                   key="runs_weights_format")
-    blob, config_json = modelio.export_model(picked.model, picked.record, picked.dataset,
-                                             weights=fmt)
-    c1, c2 = st.columns(2)
-    c1.download_button("Download weights", blob, f"model{modelio.WEIGHT_FORMATS[fmt]}",
-                       key="runs_dl_weights")
-    c2.download_button("Download config (JSON)", config_json, "model.json",
-                       mime="application/json", key="runs_dl_config")
-
-
-def upload_model() -> None:
-    """Load weights and config (never running code from them), evaluate, add to the session."""
-    c1, c2 = st.columns(2)
-    config_file = c1.file_uploader("Config (.json)", type=["json"], key="runs_up_config")
-    weights_file = c2.file_uploader("Weights (.safetensors, .pt or .pth)",
-                                    type=["safetensors", "pt", "pth"], key="runs_up_weights")
-    if config_file is None or weights_file is None:
-        st.caption("Upload both files saved with a model to evaluate it here; it then appears "
-                   "in this session's models, ready to train further in the Training lab.")
-        return
-    raw_config, raw_weights = config_file.getvalue(), weights_file.getvalue()
-    digest = hashlib.sha256(raw_config + b"\0" + raw_weights).hexdigest()
-    try:
-        loaded = modelio.load_model(raw_weights, raw_config)  # data from the record's reference
-    except ValueError as err:
-        st.error(f"This model cannot be loaded: {err}")
-        return
-    metrics = evaluate(loaded.model, loaded.dataset)
-    done = st.session_state.setdefault(UPLOADED, {})
-    if digest not in done:  # register once per upload, not on every rerun
-        entry = ws.register(lesson="upload", spec=loaded.record.spec, model=loaded.model,
-                            dataset=loaded.dataset, metrics=metrics,
-                            name=f"uploaded {loaded.record.family} on {loaded.dataset.name}")
-        if entry is None:  # the workspace said why
-            return
-        done[digest] = entry.name
-    st.success(f"Loaded as **{done[digest]}**, evaluated on the test split of "
-               f"{loaded.dataset.name}.")
-    cols = st.columns(len(metrics))
-    for col, (name, value) in zip(cols, metrics.items()):
-        col.metric(f"Test {name}", f"{value:.4f}")
-
-
 st.title("Runs")
 st.markdown("Every training run from the Training lab, the Playground and `nnplay train` is "
             "kept here, with its settings and its curves, so you can compare them.")
@@ -220,8 +168,10 @@ if filters is not None:
         st.subheader("One run")
         one_run(store, table)
 st.subheader("Models")
+st.caption("The same as **Your models** in the sidebar: download any model of this session as "
+           "one zip, or upload one to evaluate it and use it on every page.")
 tab_down, tab_up = st.tabs(["Download a model", "Upload a model"])
 with tab_down:
-    download_model()
+    model_actions("runs")
 with tab_up:
-    upload_model()
+    model_upload("runs")

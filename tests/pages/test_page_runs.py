@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -177,14 +178,13 @@ def test_corrupt_database_is_named_and_the_page_keeps_working(tmp_path, monkeypa
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     assert any(str(bad) in e.value for e in at.error)
-    assert at.file_uploader(key="runs_up_config") is not None  # models still work
+    assert at.file_uploader(key="runs_upload") is not None  # models still work
     assert bad.read_bytes() == content
 
 
 def upload(at: AppTest, config: bytes, weights: bytes, name: str = "model.safetensors"):
-    at.file_uploader(key="runs_up_config").set_value(("model.json", config, "application/json"))
-    at.file_uploader(key="runs_up_weights").set_value((name, weights,
-                                                       "application/octet-stream"))
+    at.file_uploader(key="runs_upload").set_value([("model.json", config, "application/json"),
+                                                   (name, weights, "application/octet-stream")])
     return at.run()
 
 
@@ -204,7 +204,7 @@ def test_uploaded_model_is_evaluated_and_registered_once(moons):
     at.run()
     assert len(at.session_state["nnplay_workspace"]) == 1  # not registered again on rerun
     (entry,) = at.session_state["nnplay_workspace"].list()
-    assert entry.lesson == "upload" and entry.spec == ModelSpec.of(SPEC)
+    assert entry.lesson == "notebook" and entry.spec == ModelSpec.of(SPEC)   # as it was made
 
 
 class _Exploit:
@@ -239,3 +239,16 @@ def test_hostile_uploads_get_a_clear_error(moons, tmp_path):
     assert any("not JSON" in e.value for e in at.error)
     assert not target.exists()
     assert len(at.session_state["nnplay_workspace"]) == 0  # nothing bad joined the session
+
+
+def test_a_model_zip_comes_back_with_identical_predictions(moons):
+    trainer = trained(moons, 0.05, epochs=5)
+    record = model_record(moons)
+    bundle = modelio.export_bundle(trainer.model, record, moons)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.file_uploader(key="runs_upload").set_value(("m.zip", bundle, "application/zip")).run()
+    assert not at.exception and at.success
+    (entry,) = at.session_state["nnplay_workspace"].list()
+    assert entry.record.to_dict() == record.to_dict()
+    np.testing.assert_array_equal(train.predict_raw(trainer.model, moons.X_test),
+                                  train.predict_raw(entry.model, entry.dataset.X_test))

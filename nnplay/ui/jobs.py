@@ -27,13 +27,13 @@ def start_job(key: str, worker: Job, **notes) -> dict:
 
 
 def start_training_job(key: str, dataset, spec: dict, config) -> None:
-    """Build the model ``spec`` describes for ``dataset`` and train it in the background under
-    ``key`` (a button's on_click); an impossible setting is kept as the job's error message."""
-    from nnplay.models import build_model
-    from nnplay.train import Trainer
+    """Build the model ``spec`` describes for ``dataset`` (seeded by the config) and train it in
+    the background under ``key`` (a button's on_click); an impossible setting is kept as the
+    job's error message."""
+    from nnplay.train.quick import quick_trainer
 
     try:
-        trainer = Trainer(build_model(spec, dataset), dataset, config)
+        trainer = quick_trainer(dataset, spec, config)
     except ValueError as err:
         st.session_state[key] = {"error": str(err)}
         return

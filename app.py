@@ -16,7 +16,7 @@ for lesson in available_lessons():
 ordered = {"nnplay": sections.pop("nnplay")}
 ordered.update({name: sections[name] for name in SECTIONS if name in sections})
 
-page = st.navigation(ordered)
+page = st.navigation(ordered, expanded=True)   # every lesson listed, beside Your models
 models_panel()   # "Your models": the session's workspace, on every page
 page.run()
 show_notice()    # what the workspace did on the learner's behalf during this run

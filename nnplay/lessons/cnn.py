@@ -247,3 +247,89 @@ def layer_feature_maps(model, image: np.ndarray) -> list[tuple[str, np.ndarray]]
     finally:
         model.train(was_training)
     return [(name, m[0].cpu().numpy()) for name, m in maps]
+
+
+# The share of the image side a digit fills: MNIST centres each digit in a 20x20 box of 28x28;
+# the 8x8 digits fill their frame.
+DIGIT_BOX = {28: 20 / 28, 8: 1.0}
+
+
+def prepare_drawing(grid: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    """A drawing (a square grid of brightness in [0, 1], white on black) as the model's input:
+    cropped to the strokes, scaled so its longer side fills the box the dataset's digits fill,
+    and centred by its centre of mass as MNIST's digits are. Returns ``input_shape`` float32."""
+    from PIL import Image
+
+    grid = np.asarray(grid, dtype=np.float32)
+    if grid.ndim != 2 or grid.shape[0] != grid.shape[1]:
+        raise ValueError(f"A drawing is a square grid of brightness, got shape {grid.shape}.")
+    if len(input_shape) != 3 or input_shape[0] != 1 or input_shape[1] != input_shape[2]:
+        raise ValueError(f"Drawings feed one-channel square images, not {input_shape}.")
+    side = input_shape[1]
+    ink = np.argwhere(grid > 0.1)
+    if len(ink) == 0:
+        raise ValueError("The drawing is empty: draw a digit first.")
+    (top, left), (bottom, right) = ink.min(axis=0), ink.max(axis=0) + 1
+    crop = grid[top:bottom, left:right]
+    box = max(1, int(round(DIGIT_BOX.get(side, 20 / 28) * side)))
+    scale = box / max(crop.shape)
+    h, w = max(1, int(round(crop.shape[0] * scale))), max(1, int(round(crop.shape[1] * scale)))
+    small = np.asarray(Image.fromarray(crop).resize((w, h), Image.Resampling.LANCZOS),
+                       dtype=np.float32).clip(0.0, 1.0)
+    out = np.zeros((side, side), dtype=np.float32)
+    # centre of mass of the scaled digit placed at the image centre (clipped into the frame)
+    mass = small.sum() or 1.0
+    cy = float((small.sum(axis=1) * np.arange(h)).sum() / mass)
+    cx = float((small.sum(axis=0) * np.arange(w)).sum() / mass)
+    y0 = int(np.clip(round(side / 2 - cy - 0.5), 0, side - h))
+    x0 = int(np.clip(round(side / 2 - cx - 0.5), 0, side - w))
+    out[y0:y0 + h, x0:x0 + w] = small
+    if out.max() > 0:
+        out /= out.max()
+    return out[None]
+
+
+def channel_convolution(model, image: np.ndarray, layer: int, channel: int) -> dict:
+    """What one channel of conv layer ``layer`` (0-based) computes on ``image``: its input maps,
+    its kernel for each input channel, each input's contribution, the bias, and the sum (the
+    channel's map before the activation). The sum equals the layer's real output."""
+    convs = model.conv_layers()
+    if not 0 <= layer < len(convs):
+        raise ValueError(f"The model has {len(convs)} conv layers; pick 1 to {len(convs)}.")
+    conv = convs[layer]
+    if not 0 <= channel < conv.out_channels:
+        raise ValueError(f"Layer {layer + 1} has {conv.out_channels} channels; pick 1 to "
+                         f"{conv.out_channels}.")
+    x = torch.as_tensor(np.asarray(image, dtype=np.float32)).unsqueeze(0)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            inputs = _conv_input(model, x.to(device), conv)[0]         # (C_in, H, W)
+            weight = conv.weight[channel]                              # (C_in, k, k)
+            parts = torch.stack([torch.nn.functional.conv2d(
+                inputs[i:i + 1][None], weight[i:i + 1][None], stride=conv.stride,
+                padding=conv.padding)[0, 0] for i in range(inputs.shape[0])])
+            bias = float(conv.bias[channel]) if conv.bias is not None else 0.0
+            output = conv(inputs[None])[0, channel]
+    finally:
+        model.train(was_training)
+    return {"inputs": inputs.cpu().numpy(), "kernels": weight.detach().cpu().numpy(),
+            "contributions": parts.cpu().numpy(), "bias": bias,
+            "sum": (parts.sum(0) + bias).cpu().numpy(), "output": output.cpu().numpy()}
+
+
+def _conv_input(model, x: torch.Tensor, target) -> torch.Tensor:
+    """The tensor that flows into the module ``target`` when ``model`` runs on ``x``."""
+    seen = {}
+
+    def keep(module, args, out) -> None:   # returns None: the layer's output stays as it is
+        seen.setdefault("x", args[0])
+
+    handle = target.register_forward_hook(keep)
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    return seen["x"]

@@ -104,3 +104,36 @@ def test_filters_and_feature_maps_of_a_cnn():
     assert maps[0][1].shape == (4, 8, 8) and maps[-1][1].shape == (6, 2, 2)
     assert (maps[1][1] >= 0).all()  # after ReLU
     assert net.training  # the mode is put back
+
+
+def test_a_drawing_becomes_a_centred_digit_like_the_datasets():
+    grid = np.zeros((56, 56), dtype=np.float32)
+    grid[5:20, 40:44] = 1.0          # a short vertical stroke far from the centre
+    image = conv.prepare_drawing(grid, (1, 28, 28))
+    assert image.shape == (1, 28, 28) and image.dtype == np.float32
+    assert image.max() == pytest.approx(1.0)
+    rows, cols = np.nonzero(image[0] > 0.1)
+    assert rows.max() - rows.min() + 1 == pytest.approx(20, abs=1)   # the 20-pixel box
+    mass = image[0] / image[0].sum()
+    cy = (mass.sum(axis=1) * np.arange(28)).sum()
+    cx = (mass.sum(axis=0) * np.arange(28)).sum()
+    assert abs(cy - 13.5) < 1.5 and abs(cx - 13.5) < 1.5             # centred by mass
+    small = conv.prepare_drawing(grid, (1, 8, 8))
+    assert small.shape == (1, 8, 8)
+    with pytest.raises(ValueError, match="empty"):
+        conv.prepare_drawing(np.zeros((56, 56)), (1, 28, 28))
+
+
+def test_one_channels_convolution_adds_up_to_the_layers_output():
+    from nnplay import data, models
+
+    ds = data.load("digits")
+    torch.manual_seed(0)
+    model = models.cnn(ds.input_shape, 10, channels=[4, 6], hidden=[16])
+    image = ds.X_test[0]
+    for layer, channel in ((0, 2), (1, 5)):
+        parts = conv.channel_convolution(model, image, layer, channel)
+        assert parts["contributions"].shape[0] == parts["inputs"].shape[0] == (1, 4)[layer]
+        np.testing.assert_allclose(parts["sum"], parts["output"], atol=1e-5)
+    with pytest.raises(ValueError, match="pick 1 to 6"):
+        conv.channel_convolution(model, image, 1, 6)

@@ -11,9 +11,10 @@ from nnplay.lessons import cnn as conv
 from nnplay.models import build_model, summary
 from nnplay.plots import cnn as plots
 from nnplay.plots.training import training_curves_figure
-from nnplay.train import TrainConfig, evaluate, predict
+from nnplay.train import TrainConfig, evaluate, predict, predict_proba
 from nnplay.ui import cache, widgets
 from nnplay.ui import workspace as ws
+from nnplay.ui.draw import draw_digit
 from nnplay.ui.jobs import job_panel, job_running, start_training_job
 from nnplay.ui.state import user_errors
 
@@ -51,12 +52,21 @@ def convolution_explainer() -> None:
     if fit.message:
         st.warning(fit.message)
     image, kernel = conv.sample_image(image_name, size), conv.make_kernel(kernel_name, k)
-    index = clamped_slider("Kernel position", fit.output**2, "cnn_position")
-    step = conv.conv_step(image, kernel, s, p, index)
-    st.plotly_chart(plots.conv_step_figure(step, p), key="cnn_step_fig")
-    st.markdown("At this position the kernel and the window under it are multiplied element by "
-                "element and summed (pairs with a zero are left out):")
-    st.latex(conv.step_arithmetic(step))
+    playing = st.toggle("▶ Slide the kernel by itself", key="cnn_autoplay")
+
+    @st.fragment(run_every=0.8 if playing else None)
+    def slide() -> None:
+        if playing:   # one position further each tick, back to the start after the last
+            st.session_state["cnn_position"] = st.session_state.get("cnn_position", 0) % \
+                fit.output**2 + 1
+        step = conv.conv_step(image, kernel, s, p,
+                              clamped_slider("Kernel position", fit.output**2, "cnn_position"))
+        st.plotly_chart(plots.conv_step_figure(step, p), key="cnn_step_fig")
+        st.markdown("At this position the kernel and the window under it are multiplied element "
+                    "by element and summed (pairs with a zero are left out):")
+        st.latex(conv.step_arithmetic(step))
+
+    slide()
 
 
 def pooling_demo() -> None:
@@ -118,10 +128,44 @@ def inspect_model(model, ds, history=None) -> None:
     left, right = st.columns([1, 3])
     left.plotly_chart(plots.image_figure(image, f"label {ds.y_test[index]}, predicted {guess}"),
                       key="cnn_input_fig")
-    right.caption("Each row is a layer (conv, then its activation, then pooling); each square a "
-                  "channel. Pooling halves the size; later layers respond to larger patterns.")
-    right.plotly_chart(plots.feature_maps_figure(conv.layer_feature_maps(model, image)),
-                       key="cnn_maps_fig")
+    layer_maps(right, model, image, "test")
+    st.subheader("Draw a digit")
+    c1, c2, c3 = st.columns([1, 1, 2])
+    with c1:
+        grid = draw_digit("cnn_draw")
+    if grid is None:
+        c2.info("Draw a digit with the mouse (or a finger); every layer's response and the "
+                "network's answer appear here.")
+        return
+    drawn = conv.prepare_drawing(grid, ds.input_shape)
+    c2.plotly_chart(plots.image_figure(drawn, "what the network sees"), key="cnn_drawn_fig")
+    proba = predict_proba(model, drawn[None])[0]
+    c3.plotly_chart(plots.class_probabilities_figure(proba, ds.class_names or range(len(proba))),
+                    key="cnn_softmax_fig")
+    layer_maps(st, model, drawn, "drawn")
+
+
+def layer_maps(where, model, image, key: str) -> None:
+    """Every layer's maps for ``image``; click a map (or pick it) to see how it is computed."""
+    where.caption("Each row is a layer (conv, then its activation, then pooling), on one colour "
+                  "scale; each square a channel. Click a map to see how it is computed.")
+    maps = conv.layer_feature_maps(model, image)
+    event = where.plotly_chart(plots.feature_maps_figure(maps), key=f"cnn_maps_{key}",
+                               on_select="rerun", selection_mode="points")
+    convs = [i for i, (name, _) in enumerate(maps) if name.startswith("conv")]
+    points = ((event or {}).get("selection") or {}).get("points") or []
+    picked = plots.feature_map_cell(points[0]) if points else None
+    if picked is not None:   # a click on any row of a block shows that block's conv
+        st.session_state[f"cnn_{key}_layer"] = sum(i <= picked[0] for i in convs)
+        st.session_state[f"cnn_{key}_channel"] = picked[1] + 1
+    c1, c2 = where.columns(2)
+    layer = c1.selectbox("Conv layer", range(1, len(convs) + 1), key=f"cnn_{key}_layer")
+    n_out = model.conv_layers()[layer - 1].out_channels
+    if st.session_state.get(f"cnn_{key}_channel", 1) > n_out:
+        st.session_state[f"cnn_{key}_channel"] = 1
+    channel = c2.selectbox("Channel", range(1, n_out + 1), key=f"cnn_{key}_channel")
+    parts = conv.channel_convolution(model, image, layer - 1, channel - 1)
+    where.plotly_chart(plots.channel_convolution_figure(parts), key=f"cnn_channel_{key}")
 
 
 def training_section() -> None:

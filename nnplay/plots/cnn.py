@@ -94,19 +94,85 @@ def filters_figure(filters: np.ndarray, columns: int = 8) -> go.Figure:
 
 
 def feature_maps_figure(maps: list[tuple[str, np.ndarray]], max_channels: int = 8) -> go.Figure:
-    """One row per layer (conv, activation, pooling), up to ``max_channels`` channels each; the
-    row title gives the layer's name and map size."""
+    """One row per layer (conv, activation, pooling), up to ``max_channels`` channels each, all
+    maps of a row on one colour scale (its colour bar at the row's right end); each row's first
+    title says how many of the layer's channels are shown and the map size."""
     cols = max(1, min(max_channels, max(m.shape[0] for _, m in maps)))
-    titles = []
-    for name, m in maps:
-        titles += [f"{name} ch{c} ({m.shape[1]}x{m.shape[2]})" if c < m.shape[0] else ""
-                   for c in range(cols)]
-    fig = make_subplots(rows=len(maps), cols=cols, subplot_titles=titles,
-                        horizontal_spacing=0.01, vertical_spacing=0.3 / max(len(maps), 1))
+    rows = len(maps)
+    gap = 0.45 / max(rows, 1)   # room above each row for its description
+    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.01, vertical_spacing=gap)
+    height = (1 - gap * (rows - 1)) / rows
     for r, (_, m) in enumerate(maps, start=1):
+        shown = m[:cols]
+        axis = f"coloraxis{r if r > 1 else ''}"
         for c in range(min(cols, m.shape[0])):
-            fig.add_trace(_heatmap(m[c], numbers=False, colorscale="Viridis"), row=r, col=c + 1)
+            trace = _heatmap(shown[c], numbers=False)
+            trace.update(coloraxis=axis, customdata=np.full(shown[c].shape, f"{r - 1},{c}"),
+                         hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra>click: how this "
+                                       "channel is computed</extra>")
+            fig.add_trace(trace, row=r, col=c + 1)
+        top = 1 - (r - 1) * (height + gap)
+        name = maps[r - 1][0]
+        fig.add_annotation(x=0, y=top, xref="paper", yref="paper", xanchor="left",
+                           yanchor="bottom", showarrow=False, font={"size": 12},
+                           text=f"<b>{name}</b>: channels 1-{min(cols, m.shape[0])} of "
+                                f"{m.shape[0]}, {m.shape[1]}x{m.shape[2]} each")
+        fig.update_layout({axis: {"colorscale": "Viridis", "cmin": float(shown.min()),
+                                  "cmax": float(shown.max()) if shown.max() > shown.min()
+                                  else float(shown.min()) + 1e-6,
+                                  "colorbar": {"len": height, "y": top, "yanchor": "top",
+                                               "thickness": 10, "x": 1.01}}})
     _image_axes(fig)
-    fig.update_annotations(font_size=9)
-    fig.update_layout(height=140 * len(maps) + 40, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    fig.update_layout(height=160 * rows + 40, margin={"l": 10, "r": 40, "t": 30, "b": 10})
+    return fig
+
+
+def feature_map_cell(point: dict) -> tuple[int, int] | None:
+    """(row of the maps, channel) of a clicked cell in feature_maps_figure, or None."""
+    data = point.get("customdata") if isinstance(point, dict) else None
+    if not isinstance(data, str) or "," not in data:
+        return None
+    row, channel = data.split(",")
+    return int(row), int(channel)
+
+
+def channel_convolution_figure(parts: dict, max_inputs: int = 4) -> go.Figure:
+    """How one channel is computed: for each input channel (up to ``max_inputs``) its map, this
+    channel's kernel for it and their convolution; then the sum plus bias: the channel's map."""
+    n_in = parts["inputs"].shape[0]
+    shown = min(n_in, max_inputs)
+    titles = []
+    for i in range(shown):
+        titles += [f"input channel {i + 1}", "kernel for it", f"input {i + 1} ⊛ kernel"]
+    titles += ["", "", f"sum of all {n_in} + bias {parts['bias']:.3g}"]
+    fig = make_subplots(rows=shown + 1, cols=3, subplot_titles=titles,
+                        horizontal_spacing=0.06, vertical_spacing=0.25 / (shown + 1))
+    bound = float(np.abs(parts["kernels"]).max()) or 1.0
+    for i in range(shown):
+        fig.add_trace(_heatmap(parts["inputs"][i], numbers=False), row=i + 1, col=1)
+        kernel = _heatmap(parts["kernels"][i], numbers=parts["kernels"].shape[-1] <= 5,
+                          colorscale="RdBu_r", zmid=0.0)
+        kernel.update(zmin=-bound, zmax=bound, texttemplate="%{z:.2f}")
+        fig.add_trace(kernel, row=i + 1, col=2)
+        fig.add_trace(_heatmap(parts["contributions"][i], numbers=False, colorscale="RdBu_r",
+                               zmid=0.0), row=i + 1, col=3)
+    fig.add_trace(_heatmap(parts["sum"], numbers=False, colorscale="RdBu_r", zmid=0.0,
+                           show_scale=True), row=shown + 1, col=3)
+    _image_axes(fig)
+    fig.update_annotations(font_size=11)
+    fig.update_layout(height=170 * (shown + 1) + 30, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def class_probabilities_figure(probabilities: np.ndarray, class_names) -> go.Figure:
+    """The softmax output as bars, the predicted class highlighted."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    best = int(probabilities.argmax())
+    colors = ["#d62728" if i == best else "#1f77b4" for i in range(len(probabilities))]
+    fig = go.Figure(go.Bar(x=[str(c) for c in class_names], y=probabilities, marker_color=colors,
+                           text=[f"{p:.0%}" for p in probabilities], textposition="outside",
+                           hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+    fig.update_layout(yaxis={"range": [0, 1.15], "title": "softmax probability",
+                             "tickformat": ".0%"}, xaxis_title="class", height=280,
+                      margin={"l": 10, "r": 10, "t": 20, "b": 10})
     return fig

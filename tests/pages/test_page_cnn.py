@@ -74,3 +74,20 @@ def test_short_training_shows_the_models_accuracy_and_its_insides(page, finish):
     assert not page.exception
     page.radio(key="cnn_source").set_value("A CNN from this session").run()
     assert not page.exception and page.selectbox(key="cnn_pick").value == "cnn on digits"
+
+
+def test_a_channels_convolution_is_shown_for_the_chosen_map(open_page, finish_job):
+    from nnplay.lessons import cnn as conv
+
+    at = open_page("cnn")
+    at.number_input(key="cnn_epochs").set_value(1).run()
+    at.button(key="cnn_train").click().run()
+    finish_job(at, "cnn_job")
+    at.selectbox(key="cnn_test_layer").set_value(2).run()
+    at.selectbox(key="cnn_test_channel").set_value(3).run()
+    assert not at.exception
+    trainer = at.session_state["cnn_job"]["worker"].trainer
+    image = trainer.dataset.X_test[at.slider(key="cnn_image_index").value]
+    parts = conv.channel_convolution(trainer.model, image, 1, 2)
+    figure = at.get("plotly_chart")
+    assert any(f"bias {parts['bias']:.3g}" in f.proto.spec for f in figure)

@@ -172,6 +172,6 @@ st.caption("The same as **Your models** in the sidebar: download any model of th
            "one zip, or upload one to evaluate it and use it on every page.")
 tab_down, tab_up = st.tabs(["Download a model", "Upload a model"])
 with tab_down:
-    model_actions("runs")
+    model_actions("runs_models")
 with tab_up:
-    model_upload("runs")
+    model_upload("runs_models")

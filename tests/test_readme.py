@@ -13,7 +13,8 @@ def python_block_after(heading: str) -> str:
 
 
 @pytest.mark.parametrize("heading", ["## Engine API", "### Responsible AI", "### Runs and saved"])
-def test_readme_example_runs(heading):
+def test_readme_example_runs(heading, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)   # the examples may write files (a TensorBoard folder)
     namespace: dict = {}
     exec(compile(python_block_after(heading), f"README {heading}", "exec"), namespace)  # noqa: S102
     if heading == "## Engine API":

@@ -2,6 +2,8 @@
 
 import pytest
 
+from nnplay.lessons.training_lab import TECHNIQUES
+
 pytestmark = pytest.mark.browser
 
 
@@ -24,7 +26,7 @@ def test_overfitting_preset_then_l2_then_compare_on_runs(page, app_url, idle):
     main.get_by_text("Overfitting preset").click()
     idle(page)
     first = train_and_wait(page, idle)
-    main.get_by_text("L2 weight decay (0.001)").click()
+    main.get_by_text(TECHNIQUES["l2"].title).click()
     idle(page)
     second = train_and_wait(page, idle, before=first)
     assert first != second

@@ -22,7 +22,8 @@ def test_bias_audit_of_an_uploaded_csv(page, app_url, idle, tmp_path):
     main.locator('[data-testid="stSelectbox"]').first.click()   # the Data selectbox
     page.get_by_role("option", name="Upload a CSV...").click()
     idle(page)
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv))
+    main = page.locator('[data-testid="stMain"]')   # the sidebar has model uploaders too
+    main.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv))
     idle(page, timeout_s=120)
     assert main.get_by_text("Sensitive column(s)").count() == 1
     page.get_by_role("button", name="Train the network").click()

@@ -178,12 +178,12 @@ def test_corrupt_database_is_named_and_the_page_keeps_working(tmp_path, monkeypa
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     assert any(str(bad) in e.value for e in at.error)
-    assert at.file_uploader(key="runs_upload") is not None  # models still work
+    assert at.file_uploader(key="runs_models_upload") is not None  # models still work
     assert bad.read_bytes() == content
 
 
 def upload(at: AppTest, config: bytes, weights: bytes, name: str = "model.safetensors"):
-    at.file_uploader(key="runs_upload").set_value([("model.json", config, "application/json"),
+    at.file_uploader(key="runs_models_upload").set_value([("model.json", config, "application/json"),
                                                    (name, weights, "application/octet-stream")])
     return at.run()
 
@@ -246,7 +246,7 @@ def test_a_model_zip_comes_back_with_identical_predictions(moons):
     record = model_record(moons)
     bundle = modelio.export_bundle(trainer.model, record, moons)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
-    at.file_uploader(key="runs_upload").set_value(("m.zip", bundle, "application/zip")).run()
+    at.file_uploader(key="runs_models_upload").set_value(("m.zip", bundle, "application/zip")).run()
     assert not at.exception and at.success
     (entry,) = at.session_state["nnplay_workspace"].list()
     assert entry.record.to_dict() == record.to_dict()

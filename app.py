@@ -4,7 +4,7 @@ import streamlit as st
 
 from nnplay.ui.models_panel import models_panel
 from nnplay.ui.pages import SECTIONS, available_lessons
-from nnplay.ui.workspace import show_notice
+from nnplay.ui.workspace import show_notice, workspace_names
 
 st.set_page_config(page_title="nnplay", page_icon=":material/psychology:", layout="wide")
 
@@ -17,6 +17,11 @@ ordered = {"nnplay": sections.pop("nnplay")}
 ordered.update({name: sections[name] for name in SECTIONS if name in sections})
 
 page = st.navigation(ordered, expanded=True)   # every lesson listed, beside Your models
-models_panel()   # "Your models": the session's workspace, on every page
-page.run()
-show_notice()    # what the workspace did on the learner's behalf during this run
+before = workspace_names()
+models_panel()   # "Your models": the session's workspace, visible while the page computes
+try:
+    page.run()
+finally:
+    show_notice()   # what the workspace did on the learner's behalf during this run
+if workspace_names() != before:
+    st.rerun()      # the page made or dropped a model: once more, so the panel lists it

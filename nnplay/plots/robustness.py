@@ -71,8 +71,10 @@ def _image(fig: go.Figure, image: np.ndarray, row: int, col: int, diverging: boo
 
 
 def _hide_axes(fig: go.Figure) -> None:
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, scaleanchor=None)
+    """No ticks, and square pixels: each panel keeps the image's aspect ratio."""
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    fig.for_each_yaxis(lambda axis: axis.update(scaleanchor=axis.anchor, scaleratio=1))
 
 
 def corruption_gallery_figure(images: Mapping[str, Sequence[np.ndarray]],

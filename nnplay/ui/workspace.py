@@ -25,6 +25,11 @@ def workspace() -> Workspace:
     return st.session_state[KEY]
 
 
+def workspace_names() -> tuple[str, ...]:
+    """The names of this session's models (to notice when a page added or dropped one)."""
+    return tuple(m.name for m in workspace().list())
+
+
 def _test_metrics(metrics: dict) -> dict:
     return {k[5:]: v for k, v in metrics.items() if k.startswith("test_")}
 

@@ -124,3 +124,13 @@ def test_adversarial_finetune_raises_robust_accuracy_and_keeps_the_original(mnis
     assert history[-1]["clean_accuracy"] > 0.8
     assert robust is not model
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_galleries_keep_square_pixels():
+    from nnplay.plots.robustness import corruption_gallery_figure
+
+    image = np.zeros((1, 28, 28), dtype=np.float32)
+    fig = corruption_gallery_figure({"blur": [image, image]}, [0.0, 1.0])
+    for axis in ("yaxis", "yaxis2"):
+        y = fig.layout[axis]
+        assert y.scaleanchor == y.anchor and y.scaleratio == 1

@@ -107,12 +107,10 @@ def audit_section(model, ds: Dataset, columns: list[str], pos: int, n_boot: int)
     m1.metric("Demographic parity difference", f"{result.demographic_parity_difference:.3f}")
     m2.metric("Demographic parity ratio", f"{result.demographic_parity_ratio:.3f}")
     m3.metric("Equalized odds difference", f"{result.equalized_odds_difference:.3f}")
-    if result.passes_four_fifths:
-        st.success(f"Four-fifths rule passed: the lowest selection rate is "
-                   f"{result.demographic_parity_ratio:.1%} of the highest.")
-    else:
-        st.warning(f"Four-fifths rule failed: the lowest selection rate is only "
-                   f"{result.demographic_parity_ratio:.1%} of the highest (below 80%).")
+    verdict, sentence = result.four_fifths_verdict()
+    {"passed": st.success, "failed": st.error, "inconclusive": st.warning}[verdict](sentence)
+    for flag in result.flagged_gaps():
+        st.warning(flag)
     st.dataframe(result.gaps(), key="bias_gaps")
     st.plotly_chart(fplots.gap_intervals_figure(result.gaps()), key="bias_gaps_fig")
     return result

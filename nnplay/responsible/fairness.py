@@ -27,6 +27,7 @@ from torch import nn
 from nnplay.data.dataset import Dataset
 
 FOUR_FIFTHS = 0.8      # the US EEOC rule of thumb: a selection-rate ratio below this flags bias
+GAP_FLAG = 0.1         # a difference gap this large (10 points between groups) is flagged
 MAX_GROUPS = 12        # more groups than this make tables unreadable and groups tiny
 GAP_NAMES = ("demographic_parity_difference", "demographic_parity_ratio",
              "equalized_odds_difference")
@@ -140,8 +141,41 @@ class FairnessAudit:
 
     @property
     def passes_four_fifths(self) -> bool:
-        """True when every group's selection rate is at least 80% of the highest one."""
+        """True when every group's selection rate is at least 80% of the highest one (on this
+        sample; ``four_fifths_verdict`` also weighs the interval)."""
         return self.demographic_parity_ratio >= FOUR_FIFTHS
+
+    def four_fifths_verdict(self) -> tuple[str, str]:
+        """("passed" | "failed" | "inconclusive", a sentence). Passed only when the whole
+        bootstrap interval of the ratio is at least 0.8, failed when all of it is below, and
+        inconclusive when the interval crosses 0.8 (or there is no interval to tell)."""
+        ratio = self.demographic_parity_ratio
+        share = f"the lowest selection rate is {ratio:.1%} of the highest"
+        if self.intervals is None or "demographic_parity_ratio" not in self.intervals.index:
+            return "inconclusive", (f"Four-fifths rule inconclusive: {share}, but without a "
+                                    "confidence interval this sample cannot settle it.")
+        low, high = self.intervals.loc["demographic_parity_ratio", ["low", "high"]]
+        span = f"95% interval {low:.2f} to {high:.2f}"
+        if low >= FOUR_FIFTHS:
+            return "passed", f"Four-fifths rule passed: {share} ({span}, all above 0.8)."
+        if high < FOUR_FIFTHS:
+            return "failed", f"Four-fifths rule failed: {share} ({span}, all below 0.8)."
+        return "inconclusive", (f"Four-fifths rule inconclusive: {share}, but the {span} "
+                                "crosses 0.8: more data is needed to tell.")
+
+    def flagged_gaps(self, threshold: float = GAP_FLAG) -> list[str]:
+        """Sentences for the difference gaps at or above ``threshold`` (0.1 by default)."""
+        flags = []
+        for name, title in (("demographic_parity_difference", "demographic parity difference"),
+                            ("equalized_odds_difference", "equalized odds difference")):
+            value = float(getattr(self, name))
+            if value >= threshold:
+                flags.append(f"The {title} is {value:.2f}: one group's "
+                             + ("selection rate" if name.startswith("demographic") else
+                                "true or false positive rate")
+                             + f" differs from another's by {value:.0%} (flagged at "
+                             f"{threshold:.0%}).")
+        return flags
 
     def gaps(self) -> pd.DataFrame:
         """The three gaps as rows (estimate, and low/high when bootstrapped)."""

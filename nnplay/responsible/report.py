@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from nnplay.responsible.fairness import FOUR_FIFTHS, FairnessAudit
+from nnplay.responsible.fairness import FairnessAudit
 
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;"
          "color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}"
@@ -45,12 +45,9 @@ def audit_report_html(title: str, audit: FairnessAudit, data_table: pd.DataFrame
     if plotlyjs not in ("cdn", "inline"):
         raise ValueError(f"plotlyjs must be 'cdn' or 'inline', got {plotlyjs!r}.")
     esc = html.escape
-    verdict = (f'<p class="ok">Four-fifths rule passed: the lowest selection rate is '
-               f"{audit.demographic_parity_ratio:.1%} of the highest (at least "
-               f"{FOUR_FIFTHS:.0%}).</p>" if audit.passes_four_fifths else
-               f'<p class="warn">Four-fifths rule failed: the lowest selection rate is only '
-               f"{audit.demographic_parity_ratio:.1%} of the highest (below {FOUR_FIFTHS:.0%})."
-               "</p>")
+    level, sentence = audit.four_fifths_verdict()
+    verdict = f'<p class="{"ok" if level == "passed" else "warn"}">{esc(sentence)}</p>' + "".join(
+        f'<p class="warn">{esc(flag)}</p>' for flag in audit.flagged_gaps())
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"
              f"<style>{STYLE}</style></head><body>",
              f"<h1>{esc(title)}</h1>",

@@ -181,3 +181,26 @@ def test_report_escapes_user_text(predictions):
     assert "<script>alert" not in report and "<img src=x>" not in report
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
     assert f"{result.demographic_parity_difference:.3f}" in report
+
+
+def _audit_with_ratio_interval(low, high, ratio=0.85, eo=0.05):
+    by_group = pd.DataFrame({"count": [10, 10]}, index=["a", "b"])
+    intervals = pd.DataFrame({"low": [0.0, low, 0.0], "high": [0.2, high, eo]},
+                             index=list(fairness.GAP_NAMES))
+    return fairness.FairnessAudit(by_group=by_group, overall={}, sensitive_name="g",
+                                  demographic_parity_difference=0.05,
+                                  demographic_parity_ratio=ratio,
+                                  equalized_odds_difference=eo, intervals=intervals)
+
+
+@pytest.mark.parametrize("low, high, verdict", [(0.82, 0.95, "passed"), (0.60, 0.79, "failed"),
+                                                (0.70, 0.95, "inconclusive")])
+def test_four_fifths_passes_only_when_the_whole_interval_clears_it(low, high, verdict):
+    level, sentence = _audit_with_ratio_interval(low, high).four_fifths_verdict()
+    assert level == verdict and f"{low:.2f} to {high:.2f}" in sentence
+
+
+def test_a_large_equalized_odds_gap_is_flagged():
+    assert _audit_with_ratio_interval(0.8, 0.9, eo=0.33).flagged_gaps()[0].startswith(
+        "The equalized odds difference is 0.33")
+    assert _audit_with_ratio_interval(0.8, 0.9, eo=0.05).flagged_gaps() == []

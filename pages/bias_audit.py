@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import streamlit as st
 
 from nnplay import data
@@ -15,7 +16,7 @@ from nnplay.lessons import bias_audit as lesson
 from nnplay.plots import bias_audit as fplots
 from nnplay.responsible import fairness
 from nnplay.responsible.report import audit_report_html
-from nnplay.train import predict
+from nnplay.train import predict, predict_proba
 from nnplay.train.jobs import Job
 from nnplay.ui import cache
 from nnplay.ui import workspace as ws
@@ -154,6 +155,25 @@ def mitigation_section(entry, columns: list[str], pos: int):
     return table
 
 
+def thresholds_section(model, ds: Dataset, columns: list[str], pos: int) -> None:
+    """One decision threshold per group, moved by hand, with the group metrics live."""
+    groups = fairness.combine_groups(ds.extra["sensitive_test"], columns)
+    names = sorted({str(g) for g in groups})
+    cols = st.columns(min(len(names), 4))
+    thresholds = {g: cols[i % len(cols)].slider(f"Threshold for {g}", 0.05, 0.95, 0.5, step=0.01,
+                                                key=f"bias_thr_{g}")
+                  for i, g in enumerate(names)}
+    scores = predict_proba(model, ds.X_test)[:, pos]
+    chosen = fairness.audit(ds.y_test, fairness.threshold_predictions(
+        scores, np.asarray(groups, dtype=str), thresholds), groups, pos_label=pos)
+    st.dataframe(chosen.by_group.style.format("{:.3f}", subset=chosen.by_group.columns[1:]),
+                 key="bias_thr_table")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Accuracy", f"{chosen.overall['accuracy']:.3f}")
+    m2.metric("Demographic parity difference", f"{chosen.demographic_parity_difference:.3f}")
+    m3.metric("Equalized odds difference", f"{chosen.equalized_odds_difference:.3f}")
+
+
 def main() -> None:
     st.title("Bias audit")
     device_badge()
@@ -182,6 +202,10 @@ def main() -> None:
                 "**reweighing** (pre-processing) retrains on data resampled so the outcome is "
                 "independent of the group.")
     mitigated = mitigation_section(entry, columns, pos)
+    st.header("4. Your own thresholds")
+    st.markdown("Set the decision threshold on P(favourable) for each group yourself, as the "
+                "ThresholdOptimizer does, and watch each group's rates and the gaps move.")
+    thresholds_section(model, ds, columns, pos)
     figures = [("Base rates", fplots.base_rate_figure(table)),
                ("Metrics per group", fplots.group_metrics_figure(result.by_group))]
     if mitigated is not None:

@@ -333,6 +333,18 @@ def reweighed_dataset(dataset: Dataset, groups_train, pos_label=1, seed: int = 0
                    params=dict(dataset.params), extra=extra)
 
 
+def threshold_predictions(scores, groups, thresholds, default: float = 0.5) -> np.ndarray:
+    """0/1 decisions with one threshold per group: 1 where the favourable-class probability
+    ``scores`` is at least that group's threshold (``default`` for groups not in the dict)."""
+    scores, groups = np.asarray(scores, dtype=float), np.asarray(groups)
+    _check_lengths(scores, groups)
+    for group, value in thresholds.items():
+        if not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"The threshold for {group!r} must be between 0 and 1, got {value}.")
+    cut = np.array([float(thresholds.get(g, default)) for g in groups])
+    return (scores >= cut).astype(np.int64)
+
+
 @dataclass
 class MitigationResult:
     """Predictions and audits for the original model and each mitigation, on the test split."""

@@ -11,14 +11,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnplay.responsible import fairness
-from nnplay.train import predict
+from nnplay.train import predict, predict_proba
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "bias_audit.py")
 
 
 def metric_value(at: AppTest, label: str) -> str:
-    (match,) = [m for m in at.metric if m.label == label]
-    return match.value
+    """The audit section's metric (the thresholds section repeats some labels further down)."""
+    return [m for m in at.metric if m.label == label][0].value
 
 
 def table_with(at: AppTest, column: str) -> pd.DataFrame:
@@ -103,3 +103,20 @@ def test_uploaded_csv_audited_by_a_chosen_column(page, finish_job):
                               entry.dataset.extra["sensitive_test"]["gender"], pos_label=1)
     assert metric_value(page, "Demographic parity ratio") == \
         f"{expected.demographic_parity_ratio:.3f}"
+
+
+def test_per_group_thresholds_move_the_group_metrics(page, finish_job):
+    finish_job(page, "bias_spot_job")
+    entry = only_model(page)
+    ds = entry.dataset
+    page.slider(key="bias_thr_female").set_value(0.3).run()
+    assert not page.exception
+    groups = ds.extra["sensitive_test"]["sex"].astype(str).to_numpy()
+    scores = predict_proba(entry.model, ds.X_test)[:, 1]
+    pred = fairness.threshold_predictions(scores, groups, {"female": 0.3, "male": 0.5})
+    expected = fairness.audit(ds.y_test, pred, groups, pos_label=1)
+    shown = [m.value for m in page.metric if m.label == "Demographic parity difference"]
+    assert shown[-1] == f"{expected.demographic_parity_difference:.3f}"
+    baseline = fairness.audit(ds.y_test, (scores >= 0.5).astype(int), groups, pos_label=1)
+    assert expected.by_group.loc["female", "selection_rate"] > \
+        baseline.by_group.loc["female", "selection_rate"]

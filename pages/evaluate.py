@@ -15,7 +15,7 @@ from nnplay.train.quick import default_config
 from nnplay.ui.jobs import worker_progress
 from nnplay.ui.state import user_errors
 from nnplay.ui.widgets import dataset_picker
-from nnplay.ui.workspace import pick_or_train
+from nnplay.ui.workspace import pick_or_train, workspace
 
 BASELINE_JOB = "ev_baseline_job"
 NORMALISE = {"counts": None, "share of each true class": "true", "share of each prediction": "pred"}
@@ -167,6 +167,25 @@ def verdict(summary, task: str) -> None:
     getattr(st, level)(sentence)
 
 
+def compare_section(entry) -> None:
+    """Another model of the session tested on the very same rows, side by side."""
+    others = lesson.comparable_models(entry, workspace().list())
+    st.subheader("Side by side with another model")
+    if not others:
+        st.info("Train another model on the same data (any page, or Train one on the spot with "
+                "other settings) to compare the two on the same test rows here.")
+        return
+    labels = {m.name: m.label() for m in others}
+    other = workspace().get(st.selectbox("Compare with", list(labels), format_func=labels.get,
+                                         key="ev_compare"))
+    table, differ = lesson.side_by_side([entry, other], entry.dataset)
+    st.dataframe(table.style.format("{:.4f}"), key="ev_compare_table")
+    st.caption(f"The two disagree on {len(differ)} of {entry.dataset.n_test} test rows"
+               + (":" if len(differ) else "."))
+    if len(differ):
+        st.dataframe(differ.head(20), key="ev_compare_rows")
+
+
 st.title("Evaluation")
 st.markdown("A number means little without the right metric and something to compare it with. "
             "Everything below is computed with `sklearn.metrics` on the model's test split.")
@@ -180,3 +199,4 @@ if entry.task == "classification":
 else:
     regression_section(entry.model, entry.dataset)
 baselines_section(entry)
+compare_section(entry)

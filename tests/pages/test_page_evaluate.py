@@ -142,3 +142,19 @@ def test_a_network_that_barely_beats_the_dummy_is_called_out():
     level, sentence = lesson.baseline_verdict(network, dummy, dummy, "dummy")
     shown = {"error": at.error, "warning": at.warning, "success": at.success}[level]
     assert any(m.value == sentence for m in shown)
+
+
+def test_two_session_models_side_by_side_on_the_same_rows(moons_entry):
+    ds, trainer = moons_entry
+    other = quick_trainer(ds, family="mlp", epochs=2).fit()
+    ws = Workspace()
+    ws.register(trainer.model, ds, trainer.spec, "notebook", name="long")
+    ws.register(other.model, ds, other.spec, "notebook", name="short")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["nnplay_workspace"] = ws
+    at.run()
+    assert not at.exception
+    table, differ = lesson.side_by_side([ws.get("short"), ws.get("long")], ds)
+    shown = [df.value for df in at.dataframe if "short" in df.value.columns][0]
+    assert shown.loc["accuracy", "long"] == pytest.approx(table.loc["accuracy", "long"])
+    assert any(f"disagree on {len(differ)} of {ds.n_test}" in c.value for c in at.caption)

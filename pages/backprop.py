@@ -14,6 +14,7 @@ from nnplay.lessons import backprop
 from nnplay.plots import backprop as bp_plots
 
 INPUT_DEFAULTS = {"bp_x1": 1.0, "bp_x2": -2.0, "bp_y": 1.0}
+NOT_YET = "not yet computed"
 PARAM_KEYS = {name: f"bp_{name}" for name in backprop.TINY_NET_PARAMS}
 STEP_KEY = "bp_step"
 LIMIT = 5.0
@@ -95,13 +96,13 @@ def revealed_gradients(root: autograd.Value,
     return {name: state.known_grads.get(id(by_label[name])) for name in backprop.TINY_NET_PARAMS}
 
 
-def gradient_table(params: dict[str, float], grads: dict[str, float | None]):
-    """Parameters, values and gradients; a gradient the backward pass has not reached yet
-    reads "not yet computed"."""
-    frame = pd.DataFrame({"parameter": list(params), "value": list(params.values()),
-                          "gradient dL/dp": [grads[n] for n in params]})
-    return frame.style.format({"value": "{:.4g}", "gradient dL/dp": "{:.6g}"},
-                              na_rep="not yet computed")
+def gradient_table(params: dict[str, float], grads: dict[str, float | None]) -> pd.DataFrame:
+    """Parameters, values and gradients as text; a gradient the backward pass has not reached
+    yet reads "not yet computed"."""
+    return pd.DataFrame({"parameter": list(params),
+                         "value": [f"{v:.4g}" for v in params.values()],
+                         "gradient dL/dp": [NOT_YET if grads[n] is None else f"{grads[n]:.6g}"
+                                            for n in params]})
 
 
 def torch_check(x, y, params, activation, grads: dict[str, float], loss: float) -> None:

@@ -58,8 +58,8 @@ def computation_graph_dot(root: Value, state: WalkthroughState) -> str:
     active = id(state.active) if state.active is not None else None
     # In left-to-right layout a record's fields stack vertically: narrow nodes, a shorter graph.
     lines = ["digraph {", '  rankdir="LR";', '  bgcolor="transparent";',
-             '  ranksep=0.3; nodesep=0.12;',
-             '  node [shape=record, fontname="Helvetica", fontsize=11, style=filled];',
+             '  ranksep=0.22; nodesep=0.1;',
+             '  node [shape=record, fontname="Helvetica", fontsize=10, style=filled, fixedsize=true, width=0.98, height=0.58];',
              '  edge [color="#888888", fontname="Helvetica", fontsize=10];']
     names = {id(v): v.label or f"v{i}" for i, v in enumerate(topo)}
     for i, v in enumerate(topo):

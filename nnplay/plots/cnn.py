@@ -85,7 +85,8 @@ def filters_figure(filters: np.ndarray, columns: int = 8) -> go.Figure:
     for i, kernel in enumerate(filters):
         trace = _heatmap(kernel, numbers=kernel.shape[0] <= 3, colorscale="RdBu_r", zmid=0.0)
         trace.update(zmin=-bound, zmax=bound, texttemplate="%{z:.2f}" if kernel.shape[0] <= 3
-                     else None)
+                     else None, showscale=i == 0,   # one colour bar: every filter shares it
+                     colorbar={"thickness": 10, "title": "weight"})
         fig.add_trace(trace, row=i // cols + 1, col=i % cols + 1)
     _image_axes(fig)
     fig.update_annotations(font_size=10)

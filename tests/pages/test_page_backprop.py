@@ -51,7 +51,7 @@ def test_stepping_forward_and_backward_shows_torchs_gradients():
         assert not at.exception
     assert forward_clicks == n_forward
     assert "L = {\\mathrm{err}}^{2}" in at.latex[-1].value     # the last forward node: the loss
-    assert dataframe(at, "gradient dL/dp")["gradient dL/dp"].isna().all()
+    assert (dataframe(at, "gradient dL/dp")["gradient dL/dp"] == "not yet computed").all()
 
     backward_clicks = 0
     while not at.button(key="bp_backward").disabled:
@@ -65,7 +65,7 @@ def test_stepping_forward_and_backward_shows_torchs_gradients():
     torch_loss, torch_grads = backprop.tiny_network_torch(x, y, params, "sigmoid")
     shown = dataframe(at, "gradient dL/dp").set_index("parameter")["gradient dL/dp"]
     for name in backprop.TINY_NET_PARAMS:
-        assert shown[name] == pytest.approx(torch_grads[name], abs=1e-12), name
+        assert float(shown[name]) == pytest.approx(torch_grads[name], rel=1e-5, abs=1e-9), name
     assert any(abs(g) > 1e-2 for g in torch_grads.values())
     assert "?" not in at.get("graphviz_chart")[0].proto.spec
 

@@ -1,6 +1,7 @@
 """Open the app in headless Chromium, visit every page through the navigation, find no exception."""
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -10,6 +11,8 @@ from nnplay.ui.pages import available_lessons
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("NNPLAY_SCREENSHOTS")
+# what a page must never show a person: a raw nan/None/inf, or a float printed with 12+ digits
+RAW_NUMBERS = re.compile(r"\b(?:nan|NaN|None|inf|Infinity)\b|\d\.\d{11,}")
 
 
 def shot(pg, name):
@@ -41,6 +44,9 @@ def test_every_page_through_the_navigation(page, app_url, idle):
         assert heading.inner_text().strip(), f"{lesson.title}: the page shows no title"
         errors = page.locator('[data-testid="stException"]')
         assert errors.count() == 0, f"{lesson.title}: {errors.first.inner_text()[:500]}"
+        text = page.locator('[data-testid="stMain"]').inner_text()
+        raw = RAW_NUMBERS.findall(text)
+        assert not raw, f"{lesson.title} shows raw numbers a person cannot read: {raw[:5]}"
         shot(page, Path(lesson.page).stem)
 
 

@@ -25,7 +25,7 @@ CHANNELS = {"8, 16": [8, 16], "16, 32": [16, 32], "32, 64": [32, 64]}
 def guide_section() -> None:
     st.dataframe(archcompare.guide_table(), hide_index=True, key="arch_guide")
     ds = widgets.dataset_picker("arch_fit", kinds=("toy", "real", "sequence"), allow_upload=False,
-                                default="digits")
+                                default=archcompare.RACE_DATASETS[0])
     if ds is None:
         return
     families = archcompare.suggest_families(ds)
@@ -34,12 +34,22 @@ def guide_section() -> None:
                 + (f"; also worth a try: {', '.join(families[1:])}." if families[1:] else "."))
 
 
+def default_index(options: dict, value) -> int:
+    return list(options.values()).index(list(value))
+
+
 def race_settings() -> tuple:
     c1, c2, c3, c4 = st.columns(4)
-    name = c1.selectbox("Dataset", ("digits", "mnist5k"), key="arch_dataset")
-    hidden = HIDDEN[c2.selectbox("MLP hidden layers", list(HIDDEN), index=1, key="arch_hidden")]
-    channels = CHANNELS[c3.selectbox("CNN channels", list(CHANNELS), key="arch_channels")]
-    epochs = int(c4.number_input("Epochs (each)", 1, 100, 15, key="arch_epochs"))
+    name = c1.selectbox("Dataset", archcompare.RACE_DATASETS, key="arch_dataset",
+                        help="mnist5k: 5,000 real 28x28 digits. digits: 8x8 images, too few pixels "
+                             "for kernels to find much; there an MLP keeps up or wins.")
+    hidden = HIDDEN[c2.selectbox("MLP hidden layers", list(HIDDEN), key="arch_hidden",
+                                 index=default_index(HIDDEN, archcompare.DEFAULT_MLP_HIDDEN))]
+    channels = CHANNELS[c3.selectbox("CNN channels", list(CHANNELS), key="arch_channels",
+                                     index=default_index(CHANNELS,
+                                                         archcompare.DEFAULT_CNN_CHANNELS))]
+    epochs = int(c4.number_input("Epochs (each)", 1, 100, archcompare.DEFAULT_EPOCHS,
+                                 key="arch_epochs"))
     c1, c2 = st.columns(2)
     shuffled = c1.checkbox("Shuffle the pixels (same shuffle for every image)", key="arch_shuffle",
                            help="Neighbouring pixels are no longer neighbours. An MLP never used "
@@ -74,7 +84,10 @@ def finish_race(job: dict) -> None:
 
 def race_section() -> None:
     st.markdown("Both networks see the same images, train with the same optimizer, learning "
-                "rate, batches and epochs, one after the other on this machine.")
+                "rate and schedule, batches and epochs, one after the other on this machine. "
+                "With the settings it starts with (mnist5k's 28x28 digits) the CNN's small "
+                "kernels find strokes wherever they are: it scores higher on every seed from 0 "
+                "to 4, with about half the MLP's parameters.")
     with user_errors("These settings"):
         race, ds = race_settings()
         specs = race.model_specs()
@@ -94,11 +107,13 @@ def race_section() -> None:
             col.metric(f"{family.upper()} test accuracy", f"{row['test_accuracy']:.3f}")
             col.caption(f"{row['params']:,} parameters, {row['train_seconds']:.1f} s for "
                         f"{row['epochs']} epochs")
+        st.markdown(done["worker"].result.verdict())
     races = st.session_state.get(RACES, [])
     if races:
         st.plotly_chart(plots.arch_race_figure(races), key="arch_race_fig")
-        st.caption("Every race of this session. Try the same race with shuffled pixels: the MLP "
-                   "hardly notices, the CNN loses the neighbourhoods its kernels rely on.")
+        st.caption("Every race of this session. Run the same race with shuffled pixels: the MLP "
+                   "scores about the same (it never knew which pixels were neighbours), the CNN "
+                   "drops several points and falls behind it, its kernels' neighbourhoods gone.")
 
 
 st.title("Choosing an architecture")

@@ -198,7 +198,7 @@ def training_section() -> None:
     c2.metric("Training time (s)", f"{trainer.train_seconds:.1f}")
     c3.metric("Epochs", f"{trainer.epoch}")
     st.caption(f"Added to this session's models as **{done['name']}** ({trainer.status}).")
-    inspect_model(trainer.model, trainer.dataset, trainer.history_copy())
+    inspect_model(trainer.model, trainer.dataset, trainer.curve_history())
 
 
 st.title("Convolutional networks")

@@ -93,7 +93,7 @@ def live_view(session: pg.PlaygroundSession) -> None:
         set_playing(False)
         st.rerun()            # a full run stops the timer and shows why training ended
     s, trainer, raw = session.settings, session.trainer, session.raw
-    history = trainer.history_copy()
+    history = trainer.curve_history()   # epoch 0 first: the untrained network's loss
     metrics = pg.last_metrics(history)
     cols = st.columns(4)
     cols[0].metric("Epoch", f"{session.epoch:,}")

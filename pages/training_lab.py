@@ -156,7 +156,7 @@ def live_panel() -> None:
         return
     worker = job["worker"]
     trainer, was_running = worker.trainer, not job["recorded"]
-    history = trainer.history_copy()
+    history = trainer.curve_history()   # from epoch 0: the untrained network's loss
     settle_job(JOB, finish)  # once, when it has ended
     progress_bar(worker)
     es = next((c for c in trainer.callbacks if hasattr(c, "best_epoch_")), None)

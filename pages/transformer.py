@@ -147,7 +147,7 @@ def encoder_section() -> None:
     c2.metric("Whole sequences right", f"{done['metrics']['sequence_accuracy']:.3f}")
     c3.metric("Training time (s)", f"{trainer.train_seconds:.1f}")
     st.caption(f"Added to this session's models as **{done['name']}**.")
-    st.plotly_chart(training_curves_figure(trainer.history_copy()), key="tf_curves")
+    st.plotly_chart(training_curves_figure(trainer.curve_history()), key="tf_curves")
     inspect_encoder(trainer.model, trainer.dataset)
 
 

@@ -116,6 +116,8 @@ class Trainer:
         self._stop_flag = threading.Event()
         self._started = False
         self._val_var = None  # variance of the validation targets (regression), computed once
+        # epoch 0: the losses before any training step (computed now, before any thread trains)
+        self.start_logs: dict = self._start_logs()
 
     # ---- control -------------------------------------------------------------------------
     def stop(self) -> None:
@@ -129,6 +131,26 @@ class Trainer:
     def history_copy(self) -> list[dict]:
         with self.lock:
             return list(self.history)
+
+    def curve_history(self) -> list[dict]:
+        """The history with epoch 0 (the untrained network's losses) in front: what a training
+        curve should start from. Records and counts use ``history``, which starts at epoch 1."""
+        return [self.start_logs] + self.history_copy()
+
+    @torch.no_grad()
+    def _start_logs(self) -> dict:
+        """Loss (and accuracy) on the training rows and the validation numbers, before training."""
+        if self._toggle_mode:
+            self.model.eval()
+        out = (self.model(self._X) if len(self._X) <= EVAL_BATCH else
+               torch.cat([self.model(xb) for xb in self._X.split(EVAL_BATCH)]))
+        logs = {"epoch": 0, "loss": float(task_loss(self.task, out, self._y))}
+        if self.task == "classification":
+            logs["accuracy"] = float((out.argmax(-1) == self._y).float().mean())
+        logs.update(self._validate())
+        if self._toggle_mode:
+            self.model.train()
+        return logs
 
     def fit(self) -> Trainer:
         """Train until config.epochs (or until stopped); returns self."""

@@ -170,3 +170,17 @@ def test_interleaved_trainers_keep_their_own_dropout_stream(moons):
     state = torch.get_rng_state()
     Trainer(net, moons, cfg).run(2)
     assert torch.equal(state, torch.get_rng_state())   # the global generator is left alone
+
+
+def test_curves_start_at_epoch_0_with_the_untrained_loss(moons):
+    from nnplay.train.quick import quick_trainer
+
+    trainer = quick_trainer(moons, epochs=3)
+    start = trainer.start_logs
+    assert start["epoch"] == 0 and start == trainer.curve_history()[0]
+    assert start["loss"] == pytest.approx(train.evaluate(trainer.model, moons, "train")["loss"],
+                                          rel=1e-5)
+    assert start["val_loss"] == pytest.approx(train.evaluate(trainer.model, moons)["loss"], rel=1e-5)
+    trainer.fit()
+    assert [h["epoch"] for h in trainer.curve_history()] == [0, 1, 2, 3]
+    assert len(trainer.history) == 3   # records and counts still start at epoch 1

@@ -75,7 +75,8 @@ def runs_overlay_figure(histories: dict[str, list[dict]], key: str = "val_loss",
         xs, ys = _series(history, key)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=label,
                                  hovertemplate=f"{label}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>"))
-    fig.update_layout(xaxis_title="epoch", yaxis_title=METRIC_TITLES.get(key, key), height=420,
-                      margin={"l": 50, "r": 20, "t": 30, "b": 40},
-                      yaxis_type="log" if log_y else "linear")
+    title = METRIC_TITLES.get(key, key) + (" (log scale)" if log_y else "")
+    fig.update_layout(xaxis_title="epoch", height=420, margin={"l": 50, "r": 20, "t": 30, "b": 40},
+                      yaxis={"title": title, "type": "log" if log_y else "linear",
+                             "exponentformat": "power"})   # 10⁻³, never "1m" or "1μ"
     return fig

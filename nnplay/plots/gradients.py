@@ -18,7 +18,11 @@ def gradient_norms_figure(report: GradientFlowReport) -> go.Figure:
                                marker={"size": 8}, line={"width": 2},
                                customdata=report.grad_norms,
                                hovertemplate="%{x}: %{customdata:.3e}<extra></extra>"))
-    fig.update_layout(yaxis={"type": "log", "title": "‖∂L/∂W‖ (log scale)", "exponentformat": "e"},
+    positive = norms[norms > tiny]
+    decades = np.log10(positive.max() / positive.min()) if len(positive) > 1 else 1.0
+    step = max(1, int(np.ceil(decades / 8)))   # at most about 8 labels, whole powers of ten
+    fig.update_layout(yaxis={"type": "log", "title": "‖∂L/∂W‖ (log scale)",
+                             "exponentformat": "power", "dtick": step},
                       xaxis_title="layer (input → output)", height=360,
                       title=f"{report.activation}, {report.init} init, depth {report.depth}",
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})

@@ -1,6 +1,7 @@
 """Lesson: recurrent nets. Forecast a noisy signal with an RNN, LSTM or GRU and look inside it
-(hidden states, gates, gradients through time); then race the three cells on a long-range memory
-task and move the gap T to see the plain RNN fail where the gated cells remember.
+(hidden states, gates, gradients through time); then see the gradient vanish through a plain RNN
+at the start of training, and race the three cells on a long-range memory task at several gaps T
+to see the plain RNN fall to guessing where the gated cells remember.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from nnplay.ui.jobs import (
 from nnplay.ui.state import user_errors
 
 FORECAST_JOB, MEMORY_JOB, MEMORY_RESULTS = "seq_job", "seq_memory_job", "seq_memory_results"
-CELLS = ("rnn", "lstm", "gru")
+CELLS = lab.MEMORY_CELLS
+GAP_CHOICES = tuple(range(5, 105, 5))
+DELTA_COLORS = {"success": "green", "warning": "orange"}  # only a clear win is green
 
 
 def forecast_settings():
@@ -69,10 +72,13 @@ def inside_the_net(model, ds, key: str) -> None:
         st.plotly_chart(plots.gates_figure(lab.gate_trajectories(model, x)), key=f"{key}_gates_fig")
     else:
         st.caption("A plain RNN has no gates: h_t = tanh(W x_t + U h_{t-1} + b) at every step.")
-    norms = lab.gradient_norms(model, ds.X_test[:128], ds.y_test[:128])
-    st.plotly_chart(plots.gradient_through_time_figure({model.cell: norms}), key=f"{key}_gtt_fig")
-    st.caption(f"The loss's gradient reaching the first step is {norms[0] / norms[-1]:.2e} times "
-               "the one at the last step.")
+    norms = {model.cell: lab.gradient_norms(model, ds.X_test[:128], ds.y_test[:128])}
+    st.plotly_chart(plots.gradient_through_time_figure(
+        norms, f"Gradient through time in this trained {plots.CELL_TITLES[model.cell]}"),
+        key=f"{key}_gtt_fig")
+    st.caption(f"The forecast's loss on 128 test windows, differentiated with respect to the "
+               f"hidden state at each step. {lab.gradient_sentence(norms, plots.CELL_TITLES)} "
+               "The three cells side by side, before training: tab *Long-range memory*.")
 
 
 def forecasting_section() -> None:
@@ -87,6 +93,10 @@ def forecasting_section() -> None:
         return
     with user_errors("These settings"):
         ds, spec, config = forecast_settings()
+        st.markdown("**The data**: windows of the noisy signal, and the value after each one "
+                    "that the net learns to predict.")
+        st.plotly_chart(plots.forecast_figure(ds.X_train[:4, :, 0], ds.y_train[:4]),
+                        key="seq_signal_fig")
         st.dataframe(summary(build_model(spec, ds), ds.input_shape), key="seq_summary")
         st.button("Train", type="primary", key="seq_train", on_click=start_training_job,
                   args=(FORECAST_JOB, ds, spec, config), disabled=job_running(FORECAST_JOB))
@@ -95,8 +105,8 @@ def forecasting_section() -> None:
         return
     trainer = done["worker"].trainer
     c1, c2, c3 = st.columns(3)
-    c1.metric("Test RMSE", f"{done['metrics']['rmse']:.4f}")
-    c2.metric("Test R²", f"{done['metrics']['r2']:.3f}")
+    c1.metric("Test RMSE", lab.shown_number(done["metrics"]["rmse"], 4))
+    c2.metric("Test R²", lab.shown_number(done["metrics"]["r2"]))
     c3.metric("Training time (s)", f"{trainer.train_seconds:.1f}")
     st.caption(f"Added to this session's models as **{done['name']}**.")
     st.plotly_chart(training_curves_figure(trainer.history_copy(), "regression"), key="seq_curves")
@@ -110,70 +120,104 @@ def memory_key(seq_len: int, cell: str, seed: int, n: int, epochs: int) -> tuple
     return (seq_len, cell, seed, n, epochs)
 
 
-def start_memory(seq_len: int, missing: list[str], seed: int, n: int, epochs: int) -> None:
-    job = Job(lab.memory_race, seq_len, missing, n=n, epochs=epochs, seed=seed,
-              label=f"memory T={seq_len}")
-    start_job(MEMORY_JOB, job, settings=(seq_len, seed, n, epochs))
+def start_memory(plan: dict, seed: int, n: int, epochs: int) -> None:
+    job = Job(lab.memory_race, plan, n=n, epochs=epochs, seed=seed,
+              label=f"memory T={', '.join(map(str, plan))}")
+    start_job(MEMORY_JOB, job, settings=(seed, n, epochs))
 
 
 def finish_memory(job: dict) -> None:
-    """Once: keep each cell's result for its (T, cell, seed) and register the models."""
-    worker, (seq_len, seed, n, epochs) = job["worker"], job["settings"]
-    if worker.status != "completed":
+    """Once: keep each finished cell's result for its (T, cell, settings) and register the
+    models; a stopped race keeps the cells it finished."""
+    worker, (seed, n, epochs) = job["worker"], job["settings"]
+    if worker.status not in ("completed", "stopped") or not worker.result:
         return
     results = st.session_state.setdefault(MEMORY_RESULTS, {})
-    group = f"memory race T={seq_len}, seed {seed}"
-    for cell, result in worker.result.items():
+    for (seq_len, cell), result in worker.result.items():
+        group = f"memory race T={seq_len}, seed {seed}"
         results[memory_key(seq_len, cell, seed, n, epochs)] = result
         ws.register(result.trainer, lesson="sequences", spec=result.spec,
                     name=f"{cell} memory T={seq_len}", group=group,
                     metrics={"accuracy": result.accuracy})
 
 
-def memory_section() -> None:
-    st.markdown("**First-token recall.** One of 4 tokens arrives at the first step, then T − 1 "
-                "steps of noise; name the first token. Chance is 1 in 4.")
-    c1, c2, c3, c4 = st.columns(4)
-    seq_len = c1.slider("Gap T (steps to remember)", 5, 100, 40, step=5, key="seq_mem_T")
+@st.cache_data(max_entries=16, show_spinner=False)
+def start_gradients(seq_len: int, n: int, seed: int) -> dict:
+    return lab.initial_gradient_norms(seq_len, n=n, seed=seed)
+
+
+def memory_settings() -> tuple[list[int], tuple[int, int, int]]:
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    gaps = sorted(c1.multiselect("Gaps T to race (steps to remember)", GAP_CHOICES,
+                                 default=lab.RACE_GAPS, key="seq_mem_gaps"))
     epochs = int(c2.number_input("Epochs per cell", 1, 100, 25, key="seq_mem_epochs"))
     n = c3.select_slider("Sequences", (200, 500, 1000, 2000), value=1000, key="seq_mem_n")
     seed = int(c4.number_input("Seed", 0, 10_000, 0, key="seq_mem_seed"))
-    bias = lab.memory_bias(seq_len)
+    return gaps, (seed, n, epochs)
+
+
+def race_chart(settings: tuple) -> None:
+    """Accuracy against T for every gap raced with these settings, then each cell's verdict."""
+    results = st.session_state.get(MEMORY_RESULTS, {})
+    raced = {k[:2]: r for k, r in results.items() if k[2:] == settings}
+    if not raced:
+        st.info("Race the cells to see their test accuracy against T here.")
+        return
+    chance = next(iter(raced.values())).chance
+    rows = [{"seq_len": t, "cell": c, "accuracy": r.accuracy} for (t, c), r in raced.items()]
+    st.plotly_chart(plots.memory_vs_length_figure(rows, chance, lab.CLEAR_MARGIN),
+                    key="seq_mem_length_fig")
+    raced_gaps = sorted({t for t, _ in raced})
+    seq_len = st.radio("Verdicts at T =", raced_gaps, index=len(raced_gaps) - 1, horizontal=True,
+                       key="seq_mem_detail")
+    shown = {c: raced[seq_len, c] for c in CELLS if (seq_len, c) in raced}
+    for col, (cell, result) in zip(st.columns(3), shown.items(), strict=False):
+        level, sentence = lab.chance_verdict(result.accuracy, result.chance,
+                                             result.trainer.dataset.n_test)
+        col.metric(f"{plots.CELL_TITLES[cell]} accuracy", lab.shown_number(result.accuracy),
+                   delta=f"{result.accuracy - chance:+.3f} vs chance",
+                   delta_color=DELTA_COLORS[level],
+                   delta_arrow="auto" if level == "success" else "off")
+        took = f"{result.seconds:.1f} s" if result.seconds >= 0.1 else "under 0.1 s"
+        col.caption(f"{sentence} Training took {took}.")
+
+
+def memory_section() -> None:
+    st.markdown(f"**First-token recall.** One of {lab.MEMORY_TOKENS} tokens arrives at the first "
+                f"step, then T − 1 steps of noise (std {lab.MEMORY_NOISE:g}); name the first "
+                f"token. Guessing gets 1 in {lab.MEMORY_TOKENS}.")
+    gaps, (seed, n, epochs) = memory_settings()
+    if not gaps:
+        st.info("Pick at least one gap T.")
+        return
+    longest = gaps[-1]
+    bias = lab.memory_bias(longest)
     st.latex(lab.LSTM_CELL_LATEX)
     st.markdown(
-        f"The gated cells start with a memory-keeping gate bias b = ln T = **{bias:.2f}** (forget "
+        f"At T = {longest} the gated cells start with a memory-keeping gate bias b = ln T = "
+        f"**{bias:.2f}** (forget "
         f"gate of the LSTM, update gate of the GRU). With PyTorch's bias 0 the gate starts at "
-        f"0.5 and only {lab.memory_retention(0.0, seq_len):.1e} of the first token survives T "
-        f"steps; with b = {bias:.2f} it starts at {lab.memory_retention(bias, 1):.3f}, and "
-        f"{lab.memory_retention(bias, seq_len):.2f} survives, so the gradient reaches back to "
-        "the first step from the start. A plain RNN has no gate: its state is rewritten at "
-        "every step. Gradients are clipped to norm 1.")
+        f"0.5 and only {lab.shown_ratio(lab.memory_retention(0.0, longest))} of the first token "
+        f"survives T steps; with b = {bias:.2f} it starts at "
+        f"{lab.memory_retention(bias, 1):.3f}, and {lab.memory_retention(bias, longest):.2f} "
+        "survives, so the gradient reaches back to the first step from the start. A plain RNN "
+        "has no gate: its state is rewritten at every step. Gradients are clipped to norm 1.")
+    norms = start_gradients(longest, n, seed)
+    st.plotly_chart(plots.gradient_through_time_figure(
+        norms, f"Gradient through time at the start of training, T = {longest}"),
+        key="seq_mem_gtt_fig")
+    st.caption(f"The loss on 128 test sequences of the longest gap, differentiated with respect "
+               f"to the hidden state h_t at each step, before any training. "
+               f"{lab.gradient_sentence(norms, plots.CELL_TITLES)}")
     settle_job(MEMORY_JOB, finish_memory)  # a race that just ended fills the results first
     results = st.session_state.setdefault(MEMORY_RESULTS, {})
-    missing = [c for c in CELLS if memory_key(seq_len, c, seed, n, epochs) not in results]
-    st.button(f"Train {', '.join(plots.CELL_TITLES[c] for c in missing)} at T = {seq_len}"
-              if missing else f"All three are trained at T = {seq_len}", type="primary",
-              key="seq_mem_train", on_click=start_memory, args=(seq_len, missing, seed, n, epochs),
-              disabled=job_running(MEMORY_JOB) or not missing)
+    plan = lab.race_plan(gaps, [k[:2] for k in results if k[2:] == (seed, n, epochs)])
+    st.button(f"Race the three cells at T = {', '.join(map(str, plan))}" if plan
+              else "Every cell is trained at these gaps", type="primary", key="seq_mem_train",
+              on_click=start_memory, args=(plan, seed, n, epochs),
+              disabled=job_running(MEMORY_JOB) or not plan)
     job_panel(MEMORY_JOB, finish_memory, what="Memory race")
-    shown = {c: results[memory_key(seq_len, c, seed, n, epochs)] for c in CELLS
-             if memory_key(seq_len, c, seed, n, epochs) in results}
-    if not shown:
-        return
-    chance = next(iter(shown.values())).chance
-    cols = st.columns(len(shown))
-    for col, (cell, result) in zip(cols, shown.items(), strict=True):
-        col.metric(f"{plots.CELL_TITLES[cell]} accuracy", f"{result.accuracy:.3f}",
-                   delta=f"{result.accuracy - chance:+.3f} vs chance")
-        col.caption(f"{result.seconds:.1f} s of training")
-    left, right = st.columns(2)
-    left.plotly_chart(plots.memory_accuracy_figure({c: r.accuracy for c, r in shown.items()},
-                                                   chance, seq_len), key="seq_mem_fig")
-    right.plotly_chart(plots.gradient_through_time_figure(
-        {c: r.gradient_norms for c, r in shown.items()}), key="seq_mem_gtt_fig")
-    tried = [{"seq_len": k[0], "cell": k[1], "accuracy": r.accuracy} for k, r in results.items()
-             if k[2:] == (seed, n, epochs)]
-    st.plotly_chart(plots.memory_vs_length_figure(tried, chance), key="seq_mem_length_fig")
+    race_chart((seed, n, epochs))
 
 
 st.title("Recurrent networks")

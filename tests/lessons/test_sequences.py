@@ -1,5 +1,6 @@
-"""The recurrent-nets lesson's engine: the memory race (gated cells remember 40 steps, a plain RNN
-does not), the gate biases it relies on, and the numpy views of a trained recurrent net."""
+"""The recurrent-nets lesson's engine: the gradient each cell starts with (it vanishes through a
+plain RNN, not through the gated cells), the memory race (gated cells remember 50 steps, a plain
+RNN does not), verdicts against chance, and the numpy views of a trained recurrent net."""
 
 import math
 
@@ -38,18 +39,71 @@ def test_gru_update_bias_keeps_the_old_state_at_the_start():
     assert plain.update_bias == 0.0 and "update_bias=0.0" in repr(plain)
 
 
-def test_gated_cells_remember_forty_steps_where_a_plain_rnn_does_not():
+@pytest.mark.parametrize("seq_len", [25, 50])
+def test_at_the_start_the_plain_rnns_gradient_vanishes_and_the_gated_cells_keep_it(seq_len):
+    """What the memory tab's gradient chart shows, over seeds 0-4: the plain RNN's gradient falls
+    at every step back from the loss; the LSTM's and GRU's stay within 0.05 of the last step."""
+    for seed in range(5):
+        norms = lab.initial_gradient_norms(seq_len, seed=seed)
+        assert {c: v.shape for c, v in norms.items()} == {c: (seq_len,) for c in lab.MEMORY_CELLS}
+        reach = {cell: lab.gradient_reach(values) for cell, values in norms.items()}
+        assert reach["rnn"] < 1e-2 and np.all(np.diff(norms["rnn"]) > 0), (seed, reach)
+        for cell in ("lstm", "gru"):
+            assert norms[cell].min() > 0.04 * norms[cell][-1], (seed, cell)
+            assert reach[cell] > 1e3 * reach["rnn"], (seed, reach)
+    sentence = lab.gradient_sentence(norms, {"rnn": "plain RNN"})
+    assert "plain RNN: " in sentence and "it vanishes" in sentence and "10⁻" in sentence
+
+
+def test_a_race_plan_skips_what_is_trained_and_the_race_reports_its_progress():
+    assert lab.race_plan([25, 10, 10]) == {10: ["rnn", "lstm", "gru"], 25: ["rnn", "lstm", "gru"]}
+    assert lab.race_plan([5, 10], done=[(5, "rnn"), (5, "lstm"), (5, "gru"), (10, "gru")]) == \
+        {10: ["rnn", "lstm"]}
     progress = []
-    results = lab.memory_race(40, n=1000, epochs=20, seed=0,
+    results = lab.memory_race({5: ["rnn", "gru"], 10: ["lstm"]}, n=200, epochs=2, seed=1,
                               progress=lambda done, total: progress.append((done, total)))
-    assert progress[-1] == (60, 60)
-    accuracy = {cell: r.accuracy for cell, r in results.items()}
-    assert accuracy["lstm"] > 0.9 and accuracy["gru"] > 0.9
-    assert accuracy["rnn"] < 0.45  # chance is 0.25
-    for result in results.values():
-        assert result.chance == 0.25 and result.gradient_norms.shape == (40,)
-        assert result.trainer.config.grad_clip == 1.0
-        assert np.all(np.isfinite(result.gradient_norms)) and result.seconds > 0
+    assert progress[-1] == (6, 6) and list(results) == [(5, "rnn"), (5, "gru"), (10, "lstm")]
+    start = lab.initial_gradient_norms(5, cells=("gru",), n=200, seed=1)["gru"]
+    gru = results[5, "gru"]
+    np.testing.assert_allclose(gru.initial_gradient_norms, start, rtol=1e-6)  # the chart's numbers
+    assert gru.chance == 0.25 and gru.trainer.config.grad_clip == 1.0 and gru.seconds > 0
+    assert gru.trainer.dataset.params["distractor_scale"] == lab.MEMORY_NOISE
+    assert np.all(np.isfinite(gru.gradient_norms)) and gru.gradient_norms.shape == (5,)
+
+
+@pytest.mark.slow
+def test_gated_cells_remember_fifty_steps_where_a_plain_rnn_guesses():
+    """The race's defaults over seeds 0-2: at T = 50 the plain RNN is no better than guessing and
+    the LSTM and GRU are clear wins; at T = 10 the plain RNN remembers too."""
+    for seed in range(3):
+        results = lab.memory_race({50: list(lab.MEMORY_CELLS)}, seed=seed)
+        verdict = {cell: lab.chance_verdict(r.accuracy, r.chance, r.trainer.dataset.n_test)[0]
+                   for (_, cell), r in results.items()}
+        accuracy = {cell: r.accuracy for (_, cell), r in results.items()}
+        assert verdict == {"rnn": "warning", "lstm": "success", "gru": "success"}, accuracy
+        assert accuracy["rnn"] < 0.35 and min(accuracy["lstm"], accuracy["gru"]) > 0.9, accuracy
+    short = lab.memory_race({10: ["rnn"]}, seed=0)[10, "rnn"]
+    assert short.accuracy > 0.9
+
+
+def test_only_a_clear_win_over_chance_is_a_success():
+    assert lab.chance_verdict(0.268, 0.25, 250) == (
+        "warning", "No better than guessing: 27% right, and guessing gets 25%.")
+    level, sentence = lab.chance_verdict(0.34, 0.25, 250)  # significant, but within 0.1
+    assert level == "warning" and sentence.startswith("Barely better than guessing")
+    assert lab.chance_verdict(0.45, 0.25, 20)[0] == "warning"  # 9 of 20: could be luck
+    assert lab.chance_verdict(0.60, 0.25, 250)[0] == "success"
+    assert lab.chance_verdict(float("nan"), 0.25, 250)[0] == "warning"
+
+
+def test_numbers_are_shown_for_a_person():
+    assert lab.shown_number(0.98765) == "0.988" and lab.shown_number(float("nan")) == "diverged"
+    assert lab.shown_number(float("inf"), 4) == "diverged"
+    assert lab.shown_ratio(0.1364) == "0.14" and lab.shown_ratio(0.0031) == "0.0031"
+    assert lab.shown_ratio(2.84e-14) == "3 × 10⁻¹⁴" and lab.shown_ratio(0.0) == "0"
+    assert lab.shown_ratio(float("nan")) == "not measurable"
+    assert math.isnan(lab.gradient_reach(np.array([1.0, 0.0])))
+    assert "not measurable" in lab.gradient_sentence({"gru": np.zeros(4)}, {})
 
 
 def test_a_stopped_memory_race_keeps_the_cells_it_finished():
@@ -57,11 +111,11 @@ def test_a_stopped_memory_race_keeps_the_cells_it_finished():
 
     seen = []
     with pytest.raises(Cancelled) as caught:
-        lab.memory_race(5, cells=("rnn", "gru"), n=200, epochs=2,
+        lab.memory_race({5: ["rnn", "gru"]}, n=200, epochs=2,
                         progress=lambda done, total: seen.append((done, total)),
                         should_stop=lambda: len(seen) >= 3)  # during the GRU's training
     finished = caught.value.result
-    assert list(finished) == ["rnn"] and finished["rnn"].trainer.status == "completed"
+    assert list(finished) == [(5, "rnn")] and finished[5, "rnn"].trainer.status == "completed"
     assert seen == [(1, 4), (2, 4), (3, 4)]
 
 

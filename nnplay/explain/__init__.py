@@ -7,6 +7,9 @@ Importing this package is light: shap, lime and captum are imported only when a 
     exp = explain.shap_values(model, background, X, target=None)   # shap.Explanation
     attr = explain.attribution(model, images, target=3, method="integrated_gradients")
     lime = explain.lime_explanation(model, x, training_data=ds.X_train)
+    units = explain.original_units(ds)          # "age = 41", "sex = male" <-> model inputs
+    cf = explain.counterfactual(model, ds, x)   # the smallest change found that flips the class
+    pd_ = explain.partial_dependence(model, ds, "age", row=x)
 """
 
 from __future__ import annotations
@@ -38,6 +41,24 @@ from nnplay.explain.tabular import (
     model_output_fn,
     shap_values,
 )
+from nnplay.explain.units import (
+    NONE_LABEL,
+    Feature,
+    OriginalUnits,
+    display_row,
+    encode_row,
+    format_number,
+    in_target_units,
+    original_units,
+)
+from nnplay.explain.whatif import (
+    Counterfactual,
+    counterfactual,
+    output_names,
+    outputs,
+    partial_dependence,
+    pd_grid,
+)
 from nnplay.train.jobs import Cancelled, Job
 
 
@@ -62,8 +83,11 @@ def lime_explanation(model, x, training_data=None, target: int | None = None,
                      f"shape {np.shape(x)}.")
 
 
-__all__ = ["METHODS", "METHOD_TITLES", "SIGNED", "Cancelled", "Job", "LimeResult",
-           "agreement_note", "attribution", "attribution_map", "background_sample",
-           "compare_shap_lime", "completeness_frame", "cost_frame", "efficiency_frame", "gradient_methods", "explain_image", "grid_segments", "last_conv_layer",
-           "lime_explanation", "lime_image", "lime_tabular", "model_output_fn", "shap_values",
-           "target_output"]
+__all__ = ["METHODS", "METHOD_TITLES", "NONE_LABEL", "SIGNED", "Cancelled", "Counterfactual",
+           "Feature", "Job", "LimeResult", "OriginalUnits", "agreement_note", "attribution",
+           "attribution_map", "background_sample", "compare_shap_lime", "completeness_frame",
+           "cost_frame", "counterfactual", "display_row", "efficiency_frame", "encode_row",
+           "explain_image", "format_number", "gradient_methods", "grid_segments",
+           "in_target_units", "last_conv_layer", "lime_explanation", "lime_image",
+           "lime_tabular", "model_output_fn", "original_units", "output_names", "outputs",
+           "partial_dependence", "pd_grid", "shap_values", "target_output"]

@@ -5,6 +5,10 @@ target class (classification) or the predicted value (regression). KernelSHAP fi
 values exactly under its efficiency constraint, so base value + sum of the values equals that
 output; LIME fits a weighted linear surrogate around the row. shap and lime are imported inside
 the functions, so importing this module stays light.
+
+Both can explain in another space than the model's inputs: ``input_map`` turns the explained rows
+into model inputs. With ``OriginalUnits.from_raw`` the features are the ones a person reads (age in
+years, sex as one categorical feature) instead of z-scores and one-hot columns.
 """
 
 from __future__ import annotations
@@ -41,16 +45,24 @@ def background_sample(X_train, n_rows: int = 100, seed: int = 0) -> np.ndarray:
     return X[np.sort(np.random.default_rng(seed).choice(len(X), int(n_rows), replace=False))]
 
 
-def model_output_fn(model: nn.Module, target: int | None, task: str = "classification"
-                    ) -> Callable[[np.ndarray], np.ndarray]:
+InputMap = Callable[[np.ndarray], np.ndarray]
+
+
+def _inputs(X, input_map: InputMap | None) -> np.ndarray:
+    return np.asarray(input_map(X) if input_map is not None else X, dtype=np.float32)
+
+
+def model_output_fn(model: nn.Module, target: int | None, task: str = "classification",
+                    input_map: InputMap | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """f(X) -> one number per row: P(target class) for classification, the value for regression.
 
     Computed in float64 from the model's float32 logits, in eval mode, without gradients.
+    ``input_map`` turns X into the model's inputs first (e.g. ``OriginalUnits.from_raw``).
     """
     from nnplay.train import predict_raw
 
     def f(X: np.ndarray) -> np.ndarray:
-        out = predict_raw(model, np.asarray(X, dtype=np.float32)).astype(np.float64)
+        out = predict_raw(model, _inputs(X, input_map)).astype(np.float64)
         out = out.reshape(len(out), -1)
         if task == "regression":
             return out[:, 0]
@@ -60,14 +72,15 @@ def model_output_fn(model: nn.Module, target: int | None, task: str = "classific
     return f
 
 
-def default_targets(model: nn.Module, X: np.ndarray, target: int | None, task: str) -> np.ndarray:
+def default_targets(model: nn.Module, X: np.ndarray, target: int | None, task: str,
+                    input_map: InputMap | None = None) -> np.ndarray:
     """The class explained for each row: ``target`` if given, class 1 for two classes, else the
     predicted class. Regression rows get -1 (there is only one output)."""
     from nnplay.train import predict_raw
 
     if task == "regression":
         return np.full(len(X), -1)
-    logits = predict_raw(model, np.asarray(X, dtype=np.float32))
+    logits = predict_raw(model, _inputs(X, input_map))
     n_classes = logits.shape[1]
     if target is not None:
         if not 0 <= int(target) < n_classes:
@@ -95,7 +108,8 @@ def shap_values(model: nn.Module, background, X, target: int | None = None,
                 task: str = "classification", nsamples: int | str = "auto",
                 feature_names: list[str] | None = None, seed: int = 0,
                 progress: Callable[[int, int], None] | None = None,
-                should_stop: Callable[[], bool] | None = None):
+                should_stop: Callable[[], bool] | None = None,
+                input_map: InputMap | None = None):
     """KernelSHAP values of ``model`` for the rows of ``X`` against a ``background`` sample.
 
     Returns a ``shap.Explanation``: ``.values`` (n_rows, n_features), ``.base_values`` (n_rows,),
@@ -104,6 +118,8 @@ def shap_values(model: nn.Module, background, X, target: int | None = None,
     ``base_values + values.sum(1)`` equals it (efficiency). Extra facts ride along in
     ``explanation.nnplay``: targets, model_output, seconds, nsamples, background_rows.
     Rows are explained one at a time so ``should_stop`` can cancel between rows.
+    ``background`` and ``X`` may live in another space than the model's inputs when
+    ``input_map`` maps them there (see the module docstring).
     """
     import shap
 
@@ -118,7 +134,7 @@ def shap_values(model: nn.Module, background, X, target: int | None = None,
     if nsamples != "auto" and int(nsamples) < 2:
         raise ValueError(f"nsamples must be 'auto' or at least 2, got {nsamples}.")
     t0 = time.perf_counter()
-    targets = default_targets(model, X, target, task)
+    targets = default_targets(model, X, target, task, input_map)
     explainers: dict[int, object] = {}   # one per target class: each explains its own function
     functions: dict[int, Callable] = {}
     values = np.zeros(X.shape, dtype=np.float64)
@@ -128,7 +144,7 @@ def shap_values(model: nn.Module, background, X, target: int | None = None,
         check_stop(should_stop)
         tgt = int(tgt)
         if tgt not in explainers:
-            functions[tgt] = model_output_fn(model, tgt, task)
+            functions[tgt] = model_output_fn(model, tgt, task, input_map)
             explainers[tgt] = shap.KernelExplainer(functions[tgt], bg)
         explainer = explainers[tgt]
         np.random.seed(seed + i)  # KernelExplainer samples coalitions from NumPy's global RNG
@@ -184,14 +200,50 @@ class LimeResult:
                 f"score={self.score:.3f}, samples={self.num_samples}, seconds={self.seconds:.2f})")
 
 
+def _readable_quartiles(train_rows: np.ndarray, categorical: list[int], names: list[str],
+                        seed: int):
+    """LIME's quartile bins, with rules that keep four significant digits: LIME prints two
+    decimals, so a boundary of 0.0017 would read "<= 0.00"."""
+    from lime.discretize import QuartileDiscretizer
+
+    from nnplay.explain.units import format_number
+
+    class ReadableQuartiles(QuartileDiscretizer):
+        def __init__(self, data, categorical_features, feature_names, labels=None,
+                     random_state=None):
+            super().__init__(data, categorical_features, feature_names, labels, random_state)
+            bins = [np.unique(b) for b in self.bins(data, labels)]
+            for feature, qts in zip(self.to_discretize, bins, strict=True):
+                name, q = feature_names[feature], [format_number(v) for v in qts]
+                self.names[feature] = ([f"{name} <= {q[0]}"]
+                                       + [f"{lo} < {name} <= {hi}" for lo, hi in zip(q, q[1:])]
+                                       + [f"{name} > {q[-1]}"])
+
+    return ReadableQuartiles(train_rows, categorical, names, random_state=seed)
+
+
+def _spaced(rule: str, name: str, is_category: bool) -> str:
+    """LIME writes a category rule "sex=male"; the other figures read "sex = male"."""
+    if is_category and rule.startswith(f"{name}="):
+        return f"{name} = {rule[len(name) + 1:]}"
+    return rule
+
+
 def lime_tabular(model: nn.Module, x, training_data, target: int | None = None,
                  task: str = "classification", feature_names: list[str] | None = None,
                  class_names: list[str] | None = None, num_samples: int = 5000,
                  num_features: int | None = None, seed: int = 0,
                  progress: Callable[[int, int], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> LimeResult:
+                 should_stop: Callable[[], bool] | None = None,
+                 input_map: InputMap | None = None,
+                 categorical_names: dict[int, list[str]] | None = None) -> LimeResult:
     """LIME for one row ``x``: perturb it around the training data's statistics, fit a weighted
-    linear model to P(target) (or the regression value), return its weights per feature."""
+    linear model to P(target) (or the regression value), return its weights per feature.
+
+    ``input_map`` maps rows to model inputs (see the module docstring); ``categorical_names``
+    ({column: labels}) marks columns holding category indices, which LIME then samples as
+    categories and names in its rules ("sex=male").
+    """
     from lime.lime_tabular import LimeTabularExplainer
 
     from nnplay.train import predict_raw
@@ -202,12 +254,12 @@ def lime_tabular(model: nn.Module, x, training_data, target: int | None = None,
     if int(num_samples) < 10:
         raise ValueError(f"LIME needs at least 10 samples, got {num_samples}.")
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(len(row))]
-    tgt = int(default_targets(model, row[None, :], target, task)[0])
+    tgt = int(default_targets(model, row[None, :], target, task, input_map)[0])
     done = {"rows": 0}
 
     def predict_fn(batch: np.ndarray) -> np.ndarray:
         check_stop(should_stop)
-        out = predict_raw(model, batch.astype(np.float32)).astype(np.float64)
+        out = predict_raw(model, _inputs(batch, input_map)).astype(np.float64)
         done["rows"] += len(batch)
         if progress is not None:
             progress(min(done["rows"], int(num_samples)), int(num_samples))
@@ -217,8 +269,11 @@ def lime_tabular(model: nn.Module, x, training_data, target: int | None = None,
         return np.exp(z) / np.exp(z).sum(1, keepdims=True)
 
     t0 = time.perf_counter()
-    explainer = LimeTabularExplainer(train_rows, mode=task, feature_names=names,
-                                     class_names=class_names, random_state=seed)
+    categorical = dict(categorical_names or {})
+    explainer = LimeTabularExplainer(
+        train_rows, mode=task, feature_names=names, class_names=class_names, random_state=seed,
+        categorical_features=sorted(categorical) or None, categorical_names=categorical or None,
+        discretizer=_readable_quartiles(train_rows, sorted(categorical), names, seed))
     label = 1 if task == "regression" else tgt
     exp = explainer.explain_instance(row, predict_fn, labels=(label,),
                                      num_features=int(num_features or len(row)),
@@ -226,7 +281,8 @@ def lime_tabular(model: nn.Module, x, training_data, target: int | None = None,
     pairs, rules = exp.as_map()[label], exp.as_list(label=label)
     weights = pd.DataFrame({"feature": [int(i) for i, _ in pairs],
                             "name": [names[int(i)] for i, _ in pairs],
-                            "rule": [r for r, _ in rules],
+                            "rule": [_spaced(r, names[int(i)], int(i) in categorical)
+                                     for (i, _), (r, _) in zip(pairs, rules, strict=True)],
                             "weight": [float(w) for _, w in pairs]})
     model_pred = (float(exp.predicted_value) if task == "regression"
                   else float(exp.predict_proba[tgt]))
@@ -260,22 +316,12 @@ def compare_shap_lime(shap_row: np.ndarray, lime: LimeResult, top_k: int = 5) ->
             "sign_disagreements": disagree}
 
 
-def agreement_note(comparison: dict, feature_names: list[str]) -> str:
-    """A few plain sentences, from compare_shap_lime's numbers, on where the two methods agree."""
-    def names(ids):
-        return ", ".join(feature_names[i] for i in ids) or "none"
-
+def agreement_note(comparison: dict) -> str:
+    """One short sentence, from compare_shap_lime's numbers, on how far the two methods agree."""
     c = comparison
-    parts = [f"Of SHAP's top {c['top_k']} features, {round(c['top_overlap'] * c['top_k'])} are "
-             f"also in LIME's top {c['top_k']} ({names(c['shared_top'])})."]
-    if c["only_shap_top"] or c["only_lime_top"]:
-        parts.append(f"Only SHAP ranks {names(c['only_shap_top'])} that high; only LIME ranks "
-                     f"{names(c['only_lime_top'])}.")
-    parts.append(f"The two give the same direction for {c['sign_agreement']:.0%} of the features "
-                 f"(rank correlation {c['spearman']:.2f}).")
-    if c["sign_disagreements"]:
-        parts.append(f"They point opposite ways on {names(c['sign_disagreements'][:5])}: SHAP "
-                     "compares the row with the background's average, LIME with the bins of its "
-                     "neighbourhood, so a feature can push up against one reference and down "
-                     "against the other.")
-    return " ".join(parts)
+    shared = round(c["top_overlap"] * c["top_k"]) if c["top_k"] else 0
+    if not c["top_k"] or np.isnan(c["sign_agreement"]):
+        return "LIME weighted no feature, so there is nothing to compare with SHAP."
+    rho = "" if np.isnan(c["spearman"]) else f" (rank correlation {c['spearman']:.2f})"
+    return (f"SHAP and LIME share {shared} of their top {c['top_k']} features and push the same "
+            f"way on {c['sign_agreement']:.0%} of all features{rho}.")

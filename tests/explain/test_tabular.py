@@ -120,7 +120,7 @@ def test_shap_and_lime_agree_on_a_clear_case(binary):
     lime = explain.lime_explanation(net, ds.X_test[0], ds.X_train, num_samples=1000)
     cmp = explain.compare_shap_lime(exp.values[0], lime, top_k=3)
     assert 0.0 <= cmp["top_overlap"] <= 1.0 and cmp["top_k"] == 3
-    note = explain.agreement_note(cmp, ds.feature_names)
+    note = explain.agreement_note(cmp)
     assert f"top {cmp['top_k']}" in note and f"{cmp['sign_agreement']:.0%}" in note
 
 

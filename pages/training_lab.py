@@ -31,10 +31,13 @@ SCHEDULE_SETTINGS = {"step": ("step_size", "gamma"), "exponential": ("gamma",),
 def preset_panel() -> labpresets.LabSetup:
     """The overfitting preset with a checkbox per technique."""
     base = labpresets.OVERFITTING
-    st.markdown(f"**{base.train_rows} training images of digits, a {base.model_spec['params']['hidden']} "
-                f"network, {base.config.epochs} epochs of Adam at lr {base.config.lr}.** "
-                "Train it bare first, then switch techniques on and train again: the curves of "
-                "every run stay below for comparison.")
+    st.markdown(f"**{base.train_rows} training points of {base.dataset} with noise "
+                f"{base.dataset_params['noise']:g}, a {base.model_spec['params']['hidden']} "
+                f"network, {base.config.epochs} epochs of {base.config.optimizer.capitalize()} at "
+                f"lr {base.config.lr:g}.** {base.config.val_fraction:.0%} of the points are held "
+                "out as a validation set for early stopping; the gap is measured on a separate "
+                "test set. Train it bare first, then switch techniques on and train again: the "
+                "curves of every run stay below for comparison.")
     chosen = [name for name, tech in labpresets.TECHNIQUES.items()
               if st.checkbox(tech.title, key=f"lab_tech_{name}", help=tech.explains)]
     return labpresets.overfitting_setup(chosen)

@@ -1,9 +1,17 @@
 """The Training lab's setups: the overfitting preset, the techniques that close its gap, helpers.
 
-The preset is a small training set (100 handwritten digits) and a large network (two layers of
-256) trained long enough with Adam at a high rate that the validation loss climbs while the
-training loss falls to zero. Each technique is a function from one LabSetup to another, so
-switching techniques on is composing them, and every number the page shows comes from training.
+The preset is scikit-learn's two moons with heavy noise (0.45): the moons overlap, so some points
+lie on the other moon's side and even the best possible boundary gets only about 84% of new points
+right. A large network (two layers of 256) trained with Adam at a high rate for 200 epochs on 150 of those
+points bends its boundary around nearly every training point, so its training accuracy runs about
+0.15 above its test accuracy. A fifth of the 150 points is held out as a validation set
+(``val_fraction``), which early stopping watches, so no technique ever looks at the test split;
+the train figures of ``generalisation_gap`` count those held-out points too.
+
+Each technique is a function from one LabSetup to another, so switching techniques on is composing
+them, and every number the page shows comes from training. tests/lessons/test_training_lab.py
+checks over seeds 0-4 that L2, dropout, early stopping and more data each narrow the accuracy gap
+without lowering test accuracy.
 """
 
 from __future__ import annotations
@@ -40,14 +48,18 @@ class Technique:
 
 
 OVERFITTING = LabSetup(
-    dataset="digits", train_rows=100,
+    dataset="moons", train_rows=150,
+    # 1,000 training points to sample from ("more data" uses them all), 1,500 test points so
+    # that one seed's test accuracy is measured to about a percentage point
+    dataset_params={"n": 2500, "noise": 0.45, "test_size": 0.6},
     model_spec={"family": "mlp", "params": {"hidden": [256, 256], "activation": "relu",
                                             "dropout": 0.0}},
-    config=TrainConfig(optimizer="adam", lr=0.01, batch_size=16, epochs=100, seed=0),
+    config=TrainConfig(optimizer="adam", lr=0.01, batch_size=32, epochs=200, val_fraction=0.2,
+                       seed=0),
 )
-L2_STRENGTH = 1e-3
+L2_STRENGTH = 1e-2
 DROPOUT_RATE = 0.5
-PATIENCE = 10
+PATIENCE = 15
 
 
 def _with_params(setup: LabSetup, **params) -> LabSetup:
@@ -65,12 +77,14 @@ TECHNIQUES: dict[str, Technique] = {t.name: t for t in (
               "rely on a few others to recognise one particular example.",
               lambda s: _with_params(s, dropout=DROPOUT_RATE)),
     Technique("early_stopping", f"Early stopping (patience {PATIENCE})",
-              "Watches the validation loss and stops when it has not improved for a while, "
-              "putting back the weights of the best epoch.",
+              "Watches the loss on the held-out validation points and stops when it has not "
+              "improved for a while, putting back the weights of the best epoch.",
               lambda s: replace(s, config=s.config.replace(early_stopping=PATIENCE,
                                                            restore_best=True))),
     Technique("more_data", "More data (every training row)",
-              "Uses all the training rows instead of 100: the real cure, when you can get it.",
+              f"Uses every training row instead of {OVERFITTING.train_rows}: with many noisy "
+              "points around each one, no single point can pull the boundary aside. The real "
+              "cure, when you can get it.",
               lambda s: replace(s, train_rows=None)),
 )}
 
@@ -89,14 +103,29 @@ def overfitting_setup(techniques: Iterable[str] = ()) -> LabSetup:
 def lab_trainer(setup: LabSetup, dataset: Dataset | None = None, start_model=None):
     """A Trainer for a setup, ready to fit: the data loaded and trimmed to ``train_rows``, and a
     freshly initialised network (seeded by the config), or a copy of ``start_model`` to go on
-    training, so the session's model stays as it was."""
+    training, so the session's model stays as it was.
+
+    ``dataset``, when given, is the setup's data already loaded (from a cache, say); one loaded
+    with other ``dataset_params`` than the setup's is refused with a ValueError, since the preset's
+    lesson depends on them (the noise, above all)."""
     import copy
 
     from nnplay import data
     from nnplay.train import Trainer
     from nnplay.train.quick import quick_trainer
 
-    ds = dataset if dataset is not None else data.load(setup.dataset, **setup.dataset_params)
+    if dataset is None:
+        ds = data.load(setup.dataset, **setup.dataset_params)
+    else:
+        ds = dataset
+        loaded = ds.params or {}
+        wrong = sorted(k for k, v in setup.dataset_params.items() if loaded.get(k, v) != v)
+        if wrong:
+            raise ValueError(
+                f"The {ds.name} data given was loaded with "
+                f"{', '.join(f'{k}={loaded[k]!r}' for k in wrong)}, but this setup needs "
+                f"{', '.join(f'{k}={setup.dataset_params[k]!r}' for k in wrong)}; load it "
+                "with the setup's dataset_params.")
     ds = subsample_train(ds, setup.train_rows, seed=setup.config.seed)
     if start_model is None:
         return quick_trainer(ds, setup.model_spec, setup.config)

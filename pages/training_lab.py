@@ -194,7 +194,8 @@ preset = st.toggle("Overfitting preset", key="lab_preset")
 try:
     if preset:
         preset_setup = preset_panel()
-        chosen = (preset_setup, cache.load_dataset(preset_setup.dataset), None)
+        chosen = (preset_setup, cache.load_dataset(preset_setup.dataset,
+                                                   **preset_setup.dataset_params), None)
     else:
         chosen = custom_panel()
 except ValueError as err:

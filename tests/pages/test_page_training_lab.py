@@ -121,7 +121,7 @@ def test_preset_shows_techniques_and_their_settings():
     for name, tech in labpresets.TECHNIQUES.items():
         assert at.checkbox(key=f"lab_tech_{name}").label == tech.title
     base = labpresets.OVERFITTING
-    assert any(f"{base.train_rows} training images" in m.value and f"{base.config.epochs} epochs"
+    assert any(f"{base.train_rows} training points" in m.value and f"{base.config.epochs} epochs"
                in m.value for m in at.markdown)
 
 

@@ -22,7 +22,8 @@ def confusion_matrix_figure(frame: pd.DataFrame, normalized: bool = False,
     text = [[f"{v:.2f}" if normalized else f"{int(round(v))}" for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
         z=z, x=[str(c) for c in frame.columns], y=[str(i) for i in frame.index], text=text,
-        texttemplate="%{text}", colorscale="Blues", showscale=False,
+        texttemplate="%{text}", colorscale="Blues", showscale=True,
+        colorbar={"thickness": 10, "title": "share" if normalized else "count"},
         hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="predicted class", yaxis_title="true class",
                       yaxis={"autorange": "reversed", "type": "category"},

@@ -1,12 +1,14 @@
 """Lesson: the Playground. TensorFlow Playground on real PyTorch: pick 2-D data and input
 features, build a network with +/- buttons, press play and watch the output, every hidden neuron
-and every weight change live. Settings live in the URL (``hide=lr,activation`` locks controls);
-runs can be kept as snapshots, saved to the session workspace and exported as a script.
+and every weight change live. Training settings change while it plays; settings that shape the
+network start a new one. Settings live in session state and the URL (``hide=lr,activation``
+locks controls); runs can be kept as snapshots, saved to the session workspace and exported.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 
 import streamlit as st
 
@@ -22,8 +24,8 @@ from nnplay.ui.playground_controls import (
     current_settings,
     data_controls,
     feature_controls,
-    init_from_url,
     network_controls,
+    restore_state,
     training_controls,
 )
 
@@ -31,31 +33,50 @@ REFRESH_S = 0.05      # the live view redraws this often while playing
 
 
 def current_session(settings: pg.PlaygroundSettings) -> pg.PlaygroundSession:
-    """The live session; a new one (epoch 0, fresh weights) when a model setting changed."""
-    session = st.session_state.get("pg_session")
-    if session is None or session.settings.model_affecting() != settings.model_affecting():
-        raw = cache.load_dataset(settings.dataset, **settings.dataset_params())
-        session = pg.PlaygroundSession(settings, raw)
-        st.session_state.update(pg_session=session, pg_playing=False, pg_saved_epoch=None)
-    session.settings = settings   # the view options may differ
+    """The live session, with training changes applied to it in place; a new one (epoch 0,
+    fresh weights, a notice saying why) when a setting that shapes the network changed."""
+    session, notice = st.session_state.get("pg_session"), ""
+    if session is not None:
+        changed = pg.structural_changes(session.settings, settings)
+        live = pg.settings_diff(session.settings, settings, pg.LIVE)
+        if not changed and live and session.trainer.status == "diverged":
+            changed = ["the network had diverged", *live]   # nothing left to train on
+        if not changed:
+            session.update_training(settings)
+            return session
+        notice = f"New network at epoch 0: {'; '.join(changed)}."
+    raw = cache.load_dataset(settings.dataset, **settings.dataset_params())
+    session = pg.PlaygroundSession(settings, raw)
+    st.session_state.update(pg_session=session, pg_playing=False, pg_saved=None)
+    if notice:
+        st.toast(notice, icon=":material/restart_alt:")
     return session
 
 
-def save_to_workspace() -> None:
-    """Register a copy of the network as it is now (once per epoch reached)."""
+def save_to_workspace(announce: bool = True) -> None:
+    """Register a copy of the network as it is now (once per epoch reached), and say so."""
     session = st.session_state.pg_session
-    if session.epoch == 0 or st.session_state.get("pg_saved_epoch") == session.epoch:
-        return
-    ui_workspace.register(session.trainer, lesson="playground", spec=session.spec,
-                          model=copy.deepcopy(session.model),
-                          name=f"Playground {session.settings.dataset}")
-    st.session_state.pg_saved_epoch = session.epoch
+    saved = st.session_state.get("pg_saved")     # (epoch, name) of the last copy saved
+    if session.epoch == 0:
+        message = "Train for at least one epoch before saving."
+    elif saved and saved[0] == session.epoch:
+        message = f"Already in Your models as “{saved[1]}” (epoch {session.epoch:,})."
+    else:
+        entry = ui_workspace.register(session.trainer_to_save(), lesson="playground",
+                                      spec=session.spec, model=copy.deepcopy(session.model),
+                                      name=f"Playground {session.settings.dataset}")
+        if entry is None:
+            return                                # register said why
+        st.session_state.pg_saved = (session.epoch, entry.name)
+        message = f"Saved “{entry.name}” (epoch {session.epoch:,}) to Your models."
+    if announce:
+        st.toast(message, icon=":material/save:")
 
 
 def set_playing(playing: bool) -> None:
     st.session_state.pg_playing = playing
     if not playing:
-        save_to_workspace()
+        save_to_workspace(announce=False)
 
 
 def step_once() -> None:
@@ -85,8 +106,18 @@ def run_buttons(session: pg.PlaygroundSession) -> None:
     cols[4].button("Save to workspace", key="pg_save", on_click=save_to_workspace)
 
 
-def live_view(session: pg.PlaygroundSession) -> None:
+def shown(value: float | None, digits: int) -> str:
+    """A metric for a person: '–' before it exists, 'diverged' when not finite."""
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" if math.isfinite(value) else "diverged"
+
+
+def live_view() -> None:
     """One chunk of training (while playing), then the counter and every figure."""
+    session = st.session_state.pg_session
+    # Read the flag right before the chunk: the Pause click's callback clears it, so no run
+    # that starts after the click trains.
     if st.session_state.pg_playing and not session.trainer.done:
         session.run_chunk()
     if st.session_state.pg_playing and session.trainer.done:
@@ -97,13 +128,12 @@ def live_view(session: pg.PlaygroundSession) -> None:
     metrics = pg.last_metrics(history)
     cols = st.columns(4)
     cols[0].metric("Epoch", f"{session.epoch:,}")
-    cols[1].metric("Train loss", f"{metrics.get('loss', float('nan')):.4f}")
-    cols[2].metric("Test loss", f"{metrics.get('val_loss', float('nan')):.4f}")
+    cols[1].metric("Train loss", shown(metrics.get("loss"), 4))
+    cols[2].metric("Test loss", shown(metrics.get("val_loss"), 4))
     score = ("Test accuracy", "val_accuracy") if s.problem == "classification" else ("Test R²", "val_r2")
-    cols[3].metric(score[0], f"{metrics.get(score[1], float('nan')):.3f}")
+    cols[3].metric(score[0], shown(metrics.get(score[1]), 3))
     if trainer.done:
-        st.info(f"Training {trainer.status.replace('_', ' ')}"
-                f"{': ' + trainer.stop_reason if trainer.stop_reason else ''}.")
+        st.info(pg.end_message(session))
     xlim, ylim = pg.plane_limits(raw)
     grid = pg.output_grid(session.model, s.features, xlim, ylim, s.problem)
     left, right = st.columns([3, 2])
@@ -137,8 +167,8 @@ def live_view(session: pg.PlaygroundSession) -> None:
     elif s.hidden:
         right.plotly_chart(plots.neuron_maps_figure(grid.neurons, s.hidden), key="pg_neurons_fig")
     snaps = [(snap.label, snap.history) for snap in st.session_state.pg_snapshots]
-    st.plotly_chart(plots.loss_curves_figure(history, snaps, pg.best_epoch(history)),
-                    key="pg_loss_fig")
+    best = pg.best_epoch(history[1:])   # a trained epoch, as early stopping would keep
+    st.plotly_chart(plots.loss_curves_figure(history, snaps, best), key="pg_loss_fig")
 
 
 def extras(settings: pg.PlaygroundSettings) -> None:
@@ -158,7 +188,7 @@ def extras(settings: pg.PlaygroundSettings) -> None:
         st.code(script, language="python")
 
 
-init_from_url()
+restore_state()
 st.title("Playground")
 for problem in st.session_state.pg_url_problems:
     st.warning(f"A setting in the link was ignored: {problem}")
@@ -166,18 +196,19 @@ with st.sidebar:
     data_values = data_controls()
 live_area = st.container()   # filled below, once the settings are read: the view comes first
 with st.expander("Features, network and training", expanded=True):
-    feature_controls()
+    features = feature_controls()
     network_controls()
     training_values = training_controls()
 with st.sidebar:
-    settings = current_settings(data_values | training_values)
+    settings = current_settings(data_values | training_values | {"features": features})
 if settings is not None:
     session = current_session(settings)
     with live_area:
         run_buttons(session)
         playing = st.session_state.pg_playing
-        st.fragment(run_every=REFRESH_S if playing else None)(live_view)(session)
+        st.fragment(run_every=REFRESH_S if playing else None)(live_view)()
     extras(settings)
+    # Written on every run: a page switch clears the URL, and a reload reads it back.
     url = pg.to_query_params(settings, st.session_state.pg_hide)
     if st.query_params.to_dict() != url:
         st.query_params.from_dict(url)

@@ -18,6 +18,10 @@ NEGATIVE, POSITIVE = "#f59322", "#0877bd"
 DIVERGING = [[0.0, NEGATIVE], [0.5, "#e8eaeb"], [1.0, POSITIVE]]
 CLASS_COLORS = (NEGATIVE, POSITIVE, "#2ca02c", "#9467bd", "#d62728")
 CURVE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+# Loss curves tell runs apart by colour and train from test by line style, so their colours
+# stay clear of the class colours above (a blue "test" line read as "the blue class").
+RUN_COLOR = "#222222"
+SNAPSHOT_COLORS = ("#8c564b", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f")
 EDGE_BUCKETS = 5
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
@@ -185,29 +189,30 @@ def network_figure(layer_sizes: Sequence[int], weights: Sequence[np.ndarray],
 
 def loss_curves_figure(history: Sequence[dict], snapshots: Sequence[tuple[str, Sequence[dict]]] = (),
                        best_epoch: int | None = None) -> go.Figure:
-    """Train and test loss per epoch for this run (solid) and kept snapshots (dotted), with the
-    best test-loss epoch marked."""
+    """Train (solid) and test (dashed) loss per epoch from epoch 0, this run in black and each
+    kept snapshot in a colour of its own (none of them a class colour), the best test-loss epoch
+    marked. A curve of one epoch so far is drawn as a dot."""
     traces, shapes, notes = [], [], []
-    runs = [("this run", history, "solid")] + [(label, h, "dot") for label, h in snapshots]
-    for k, (label, hist, dash) in enumerate(runs):
-        color = CURVE_COLORS[k % len(CURVE_COLORS)]
+    runs = [("this run", history, RUN_COLOR, 2.5)] + [
+        (label, h, SNAPSHOT_COLORS[k % len(SNAPSHOT_COLORS)], 1.5)
+        for k, (label, h) in enumerate(snapshots)]
+    for label, hist, color, width in runs:
         epochs = np.array([h["epoch"] for h in hist])   # arrays validate much faster than lists
-        traces.append(dict(type="scatter", x=epochs, y=np.array([h["loss"] for h in hist]),
-                           mode="lines",
-                                 name=f"{label}: train", line={"color": color, "dash": dash}))
-        if hist and "val_loss" in hist[0]:
-            traces.append(dict(type="scatter", x=epochs, y=np.array([h["val_loss"] for h in hist]),
-                                     mode="lines",
-                                     name=f"{label}: test", line={"color": color, "dash": dash,
-                                                                  "width": 3}, opacity=0.6))
+        mode = "lines+markers" if len(hist) == 1 else "lines"
+        for key, part, dash in (("loss", "train", "solid"), ("val_loss", "test", "dash")):
+            if hist and key in hist[0]:
+                traces.append(dict(type="scatter", x=epochs, y=np.array([h[key] for h in hist]),
+                                   mode=mode, name=f"{label}: {part}",
+                                   line={"color": color, "dash": dash, "width": width}))
     if best_epoch is not None:
         shapes.append({"type": "line", "x0": best_epoch, "x1": best_epoch, "yref": "paper",
-                       "y0": 0, "y1": 1, "line": {"dash": "dash", "color": "green"}})
+                       "y0": 0, "y1": 1, "line": {"dash": "dot", "color": "#7f7f7f"}})
         notes.append({"x": best_epoch, "yref": "paper", "y": 1, "yanchor": "bottom",
                       "text": f"best epoch {best_epoch}", "showarrow": False})
     return _figure(traces, {
-        "title": {"text": "Loss (thin: train, thick: test)", "font": {"size": 13}},
-        "xaxis": {"title": {"text": "epoch"}}, "yaxis": {"title": {"text": "loss"}},
+        "title": {"text": "Loss (solid: train, dashed: test)", "font": {"size": 13}},
+        "xaxis": {"title": {"text": "epoch"}, "rangemode": "tozero"},
+        "yaxis": {"title": {"text": "loss"}},
         "height": 300, "margin": MARGIN, "shapes": shapes, "annotations": notes,
         "legend": {"orientation": "h", "y": -0.3, "font": {"size": 10}}})
 

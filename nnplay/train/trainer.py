@@ -11,6 +11,8 @@ import math
 import random
 import threading
 import time
+import warnings
+from dataclasses import fields
 
 import numpy as np
 import torch
@@ -185,6 +187,88 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_fit_end(self)
         return self
+
+    # ---- changing settings between chunks --------------------------------------------------
+    # Fixed for a Trainer's life: they decide the data split and the random streams.
+    FIXED = ("seed", "device", "val_fraction")
+    _SCHEDULE_FIELDS = ("schedule", "epochs", "step_size", "gamma", "warmup_epochs", "min_lr")
+    _STOPPING_FIELDS = ("early_stopping", "early_stopping_monitor", "early_stopping_mode",
+                        "min_delta", "restore_best")
+
+    def reconfigure(self, **changes) -> Trainer:
+        """Change training settings between chunks, keeping the weights, the epoch count and the
+        history (TensorFlow Playground's live learning-rate change); returns self.
+
+        The new config is validated by TrainConfig (a ValueError says what to change). The
+        learning rate, weight decay (l2) and momentum change in the optimizer's param groups, so
+        its state (momentum buffers, Adam's moments) is kept; a new optimizer type starts a new
+        optimizer on the same weights. A changed schedule, or a new rate under a schedule, is
+        rebuilt and brought forward to the current epoch. Raising ``epochs`` after a run
+        completed lets it go on. Call it between ``run()`` chunks, not while one runs.
+        """
+        fixed = sorted(set(changes) & set(self.FIXED))
+        if fixed:
+            raise ValueError(f"{', '.join(fixed)} cannot change during a run; build a new Trainer "
+                             "for that.")
+        names = {f.name for f in fields(TrainConfig)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise ValueError(f"Unknown training setting(s) {', '.join(unknown)}; choose from "
+                             f"{', '.join(sorted(names - set(self.FIXED)))}.")
+        old, new = self.config, self.config.replace(**changes)   # validates
+        if new == old:
+            return self
+        self.config = new
+        if new.optimizer != old.optimizer:
+            self.optimizer = make_optimizer(self.model.parameters(), new)
+        else:
+            for group in self.optimizer.param_groups:
+                group["lr"], group["weight_decay"] = new.lr, new.l2
+                if new.optimizer == "momentum":
+                    group["momentum"] = new.momentum
+                elif new.optimizer == "nesterov":   # as make_optimizer: nesterov needs momentum
+                    group["momentum"] = new.momentum or 0.9
+        scheduled = old.schedule != "constant" or new.schedule != "constant"
+        schedule_changed = new.lr != old.lr or any(getattr(new, k) != getattr(old, k)
+                                                   for k in self._SCHEDULE_FIELDS)
+        if new.optimizer != old.optimizer or (scheduled and schedule_changed):
+            self.scheduler = self._scheduler_from_start()
+        if any(getattr(new, k) != getattr(old, k) for k in self._STOPPING_FIELDS):
+            self._replace_early_stopping(old)
+        if self.status == "completed" and self.epoch < new.epochs:
+            self.status = "paused"     # more epochs planned: the run goes on
+        return self
+
+    def _scheduler_from_start(self):
+        """A new scheduler for the config, stepped once per epoch already trained."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.lr
+            group.pop("initial_lr", None)   # schedulers take their base rate from here
+        scheduler = make_scheduler(self.optimizer, self.config)
+        if scheduler is None or isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
+            return scheduler
+        with warnings.catch_warnings():   # "scheduler.step() before optimizer.step()"
+            warnings.simplefilter("ignore")
+            for _ in range(min(self.epoch, self.config.epochs - 1)):
+                scheduler.step()
+        return scheduler
+
+    def _replace_early_stopping(self, old: TrainConfig) -> None:
+        """Swap the EarlyStopping the old config added for one the new config asks for."""
+        cfg = self.config
+        if old.early_stopping:
+            made = [c for c in self.callbacks if isinstance(c, EarlyStopping)]
+            if made:   # the config's own is added last, after the caller's callbacks
+                self.callbacks.remove(made[-1])
+        if cfg.early_stopping:
+            stopper = EarlyStopping(cfg.early_stopping, cfg.min_delta,
+                                    monitor=cfg.early_stopping_monitor,
+                                    restore_best=cfg.restore_best, mode=cfg.early_stopping_mode)
+            if self._started:
+                stopper.on_fit_start(self)
+            self.callbacks.append(stopper)
+        if self.status == "early_stopped":
+            self.status = "paused"     # stopping was relaxed: the run may go on
 
     # ---- the loop, in small steps -----------------------------------------------------------
     def _run_epoch(self) -> None:

@@ -1,42 +1,63 @@
-"""The Playground's controls: settings read from the URL on the first run, each control hidden
-when the URL says so (``hide=lr,activation``), the +/- layer buttons, and the validated settings.
+"""The Playground's controls: the settings kept in session state, each control hidden when the
+URL says so (``hide=lr,activation``), the +/- layer buttons, and the validated settings.
 
-State lives in st.session_state under ``pg_<setting>`` keys, the URL's names.
+One PlaygroundSettings in ``st.session_state["pg_settings"]`` is the truth. It comes from the URL
+on a session's first run (a shared link, a reload) and after that only from the controls. The
+controls are widgets keyed ``pg_<setting>`` (``pg_feat_<feature>`` for the features), and
+Streamlit forgets the state of every widget a run does not draw: a run of another page drops
+them all, and the Playground would come back with every control at its minimum. So each run
+first puts back, from ``pg_settings``, any widget value Streamlit dropped.
 """
 
 from __future__ import annotations
-
-from dataclasses import asdict
 
 import streamlit as st
 
 from nnplay.lessons import playground as pg
 
-NON_WIDGETS = ("data_seed", "hidden", "seed", "features")   # kept in session state, not widgets
+SETTINGS = "pg_settings"
+# Settings edited by a widget keyed pg_<name>; features, hidden, seed and data_seed are edited
+# by checkboxes and buttons whose callbacks change pg_settings.
+WIDGETS = ("problem", "dataset", "n_classes", "noise", "train_pct", "batch_size", "activation",
+           "optimizer", "lr", "dropout", "regularization", "reg_rate", "schedule",
+           "early_stopping", "epochs", "show_test", "discretize")
 LABELS = {"lr": "Learning rate", "reg_rate": "Regularisation rate", "train_pct": "Training data (%)",
           "noise": "Noise (%)", "batch_size": "Batch size", "early_stopping":
-          "Early stopping patience (0 = off)", "n_classes": "Classes", "epochs": "Epochs to train"}
+          "Early stopping patience (0 = off)", "n_classes": "Classes",
+          "epochs": "Schedule length (epochs)", "show_test": "Show test data",
+          "discretize": "Discretize output"}
+HELP = {"epochs": "Play runs until you pause. A learning-rate schedule spans this many epochs "
+                  "(training stops at its end) and the exported script trains this long.",
+        "lr": "Changes while training, without a reset, as do regularisation, batch size and "
+              "the optimizer."}
 
 
-def init_from_url() -> None:
-    """On the first run, read every setting (and hidden controls) from st.query_params."""
-    if "pg_hide" in st.session_state:
-        return
-    settings, hide, problems = pg.from_query_params(st.query_params.to_dict())
-    for name, value in asdict(settings).items():
-        st.session_state[f"pg_{name}"] = list(value) if name == "hidden" else value
-    for f in pg.FEATURES:
-        st.session_state[f"pg_feat_{f}"] = f in settings.features
-    st.session_state.update(pg_hide=hide, pg_url_problems=problems, pg_playing=False,
-                            pg_snapshots=[], pg_limit="")
+def restore_state() -> None:
+    """Read the settings from the URL on a session's first run; on every run, put back from
+    them any widget value Streamlit dropped (it does for widgets a run does not draw)."""
+    state = st.session_state
+    if SETTINGS not in state:
+        settings, hide, problems = pg.from_query_params(st.query_params.to_dict())
+        state.update(pg_settings=settings, pg_hide=hide, pg_url_problems=problems,
+                     pg_playing=False, pg_snapshots=[], pg_limit="")
+    settings = state[SETTINGS]
+    for name in WIDGETS:
+        state.setdefault(f"pg_{name}", getattr(settings, name))
+    for feature in pg.FEATURES:
+        state.setdefault(f"pg_feat_{feature}", feature in settings.features)
+
+
+def settings() -> pg.PlaygroundSettings:
+    """The settings as the last run left them (the controls may change them in this run)."""
+    return st.session_state[SETTINGS]
 
 
 def control(name: str, widget, *args, **kwargs):
-    """Show a control unless the URL hides it; hidden controls keep the URL's value."""
-    key = f"pg_{name}"
+    """Show a control unless the URL hides it; hidden controls keep the settings' value."""
     if name in st.session_state.pg_hide:
-        return st.session_state.get(key, getattr(pg.DEFAULTS, name))
-    return widget(LABELS.get(name, name.replace("_", " ").capitalize()), *args, key=key, **kwargs)
+        return getattr(settings(), name)
+    label = LABELS.get(name, name.replace("_", " ").capitalize())
+    return widget(label, *args, key=f"pg_{name}", help=HELP.get(name), **kwargs)
 
 
 def problem_changed() -> None:
@@ -45,19 +66,21 @@ def problem_changed() -> None:
 
 def bump(name: str) -> None:
     """Regenerate (new data seed) or reset (new weight seed): a new run at epoch 0."""
-    st.session_state[f"pg_{name}"] += 1
+    s = settings()
+    st.session_state[SETTINGS] = s.replace(**{name: getattr(s, name) + 1})
     st.session_state.pg_playing = False
 
 
 def change_layers(layer: int | None, delta: int) -> None:
     """+/- buttons: add/remove a layer (layer None) or a neuron in one layer, within limits."""
-    hidden = list(st.session_state.pg_hidden)
+    hidden = list(settings().hidden)
     if layer is None:
         hidden = hidden + [hidden[-1] if hidden else 4] if delta > 0 else hidden[:-1]
     else:
         hidden[layer] += delta
     try:
-        st.session_state.pg_hidden = list(pg.check_hidden([h for h in hidden if h > 0]))
+        hidden = pg.check_hidden([h for h in hidden if h > 0])
+        st.session_state[SETTINGS] = settings().replace(hidden=hidden)
         st.session_state.pg_limit = ""
     except ValueError as err:
         st.session_state.pg_limit = str(err)
@@ -78,18 +101,18 @@ def data_controls() -> dict:
     return values
 
 
-def feature_controls() -> None:
+def feature_controls() -> tuple[str, ...]:
     if "features" in st.session_state.pg_hide:
-        return
+        return settings().features
     st.markdown("**Input features**")
     cols = st.columns(4)
     for i, (name, (label, _)) in enumerate(pg.FEATURES.items()):
         cols[i % 4].checkbox(label, key=f"pg_feat_{name}")
-    st.session_state.pg_features = tuple(f for f in pg.FEATURES if st.session_state[f"pg_feat_{f}"])
+    return tuple(f for f in pg.FEATURES if st.session_state[f"pg_feat_{f}"])
 
 
 def network_controls() -> None:
-    hidden = st.session_state.pg_hidden
+    hidden = settings().hidden
     if "hidden" not in st.session_state.pg_hide:
         st.markdown(f"**Hidden layers: {len(hidden)}** (neurons: {list(hidden) or 'none'})")
         add, remove = st.columns(2)
@@ -123,13 +146,13 @@ def training_controls() -> dict:
 
 
 def current_settings(values: dict) -> pg.PlaygroundSettings | None:
-    """The settings from the widgets, or None (with a message) when they are impossible."""
-    values |= {name: st.session_state[f"pg_{name}"] for name in NON_WIDGETS}
+    """The settings the controls now show, kept as the session's settings; None (with a
+    message, the last good settings kept) when they are impossible."""
     values |= {name: control(name, st.checkbox) for name in ("show_test", "discretize")}
-    values["hidden"], values["features"] = tuple(values["hidden"]), tuple(values["features"])
-    values.setdefault("n_classes", st.session_state.get("pg_n_classes", 3))
     try:
-        return pg.PlaygroundSettings(**values)
+        new = settings().replace(**values)
     except ValueError as err:
         st.error(f"These settings cannot be used: {err}")
         return None
+    st.session_state[SETTINGS] = new
+    return new

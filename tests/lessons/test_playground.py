@@ -197,3 +197,50 @@ def test_single_thread_restores_the_thread_count():
     with pg.single_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_training_changes_go_into_the_running_network():
+    s = pg.PlaygroundSettings(dataset="gauss", hidden=(3,), lr=0.03, batch_size=10)
+    session = pg.PlaygroundSession(s)
+    session.run_chunk(epochs=4)
+    trainer, weights = session.trainer, pg.network_weights(session.model)
+    changed = session.update_training(s.replace(lr=0.3, batch_size=32, regularization="l2",
+                                                reg_rate=0.01, optimizer="momentum"))
+    assert changed == ["batch_size: 10 → 32", "lr: 0.03 → 0.3", "regularization: none → l2",
+                       "reg_rate: 0 → 0.01", "optimizer: sgd → momentum"]
+    assert session.trainer is trainer and session.epoch == 4
+    np.testing.assert_array_equal(pg.network_weights(session.model)[0], weights[0])
+    cfg = trainer.config
+    assert (cfg.lr, cfg.batch_size, cfg.l2, cfg.optimizer) == (0.3, 32, 0.01, "momentum")
+    session.run_chunk(epochs=2)
+    assert session.epoch == 6 and trainer.history[-1]["lr"] == 0.3
+    with pytest.raises(ValueError, match="activation: tanh → relu needs a new network"):
+        session.update_training(session.settings.replace(activation="relu"))
+    assert session.settings.activation == "tanh"
+
+
+def test_which_settings_need_a_new_network():
+    s = pg.PlaygroundSettings()
+    for name, value in (("lr", 0.1), ("batch_size", 32), ("regularization", "l1"),
+                        ("optimizer", "adam"), ("schedule", "cosine"), ("epochs", 50),
+                        ("early_stopping", 5), ("show_test", True)):
+        assert s.replace(**{name: value}).model_affecting() == s.model_affecting(), name
+    for name, value in (("dataset", "xor"), ("noise", 10), ("train_pct", 70), ("seed", 1),
+                        ("features", ("x1",)), ("hidden", (3,)), ("activation", "relu"),
+                        ("dropout", 0.1), ("data_seed", 2)):
+        assert pg.structural_changes(s, s.replace(**{name: value})), name
+    assert pg.structural_changes(s, s.replace(problem="regression", dataset="plane")) == [
+        "problem: classification → regression", "dataset: circle → plane"]
+
+
+def test_play_has_no_epoch_cap_but_a_schedule_ends_and_can_be_lengthened():
+    assert pg.PlaygroundSettings(epochs=10).session_config().epochs == pg.MAX_EPOCHS
+    s = pg.PlaygroundSettings(dataset="gauss", hidden=(2,), schedule="step", epochs=3)
+    session = pg.PlaygroundSession(s)
+    session.run_chunk(epochs=10)
+    assert session.epoch == 3 and session.trainer.done and "raise" in pg.end_message(session)
+    session.update_training(s.replace(epochs=6))
+    assert not session.trainer.done and session.run_chunk(epochs=10) == 3
+    saved = session.trainer_to_save()
+    assert saved.config.epochs == 6 and saved.model is session.model
+    assert session.trainer.config.epochs == 6      # the session's own config is left alone

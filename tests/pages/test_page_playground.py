@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +121,100 @@ def test_snapshot_export_and_regression_switch(page):
     assert any("Snapshot #1" in c.value for c in page.caption)
     page.select_slider(key="pg_lr").set_value(0.1).run()
     assert any("lr: 0.03 → 0.1" in c.value for c in page.caption)
-    assert epoch(page) == 0                  # a model setting changed: a fresh run
+    assert epoch(page) == 1                  # a training setting: the same network goes on
+    page.selectbox(key="pg_activation").set_value("relu").run()
+    assert epoch(page) == 0                  # a setting that shapes the network: a new one
+    assert any("activation: tanh → relu" in t.value for t in page.toast)
     assert "torch.optim.SGD" in page.code[0].value
     page.radio(key="pg_problem").set_value("regression").run()
     assert page.selectbox(key="pg_dataset").value == "plane" and not page.exception
+
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def switch(at: AppTest, page: str) -> AppTest:
+    """Go to another page through the navigation, as the sidebar does (the browser drops the
+    query string on a page switch)."""
+    at.query_params.clear()
+    return at.switch_page(page).run()
+
+
+def test_a_round_trip_through_another_page_keeps_settings_url_and_network():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    switch(at, "pages/playground.py")
+    at.select_slider(key="pg_lr").set_value(0.1).run()
+    at.slider(key="pg_train_pct").set_value(70).run()
+    at.select_slider(key="pg_batch_size").set_value(32).run()
+    at.checkbox(key="pg_feat_sin_x1").check().run()
+    at.button(key="pg_add_layer").click().run()
+    for _ in range(3):
+        at.button(key="pg_step").click().run()
+    session = at.session_state["pg_session"]
+    assert session.epoch == 3 and not at.exception
+    switch(at, "pages/home.py")
+    assert not at.exception
+    switch(at, "pages/playground.py")
+    assert not at.exception and not at.error
+    assert at.select_slider(key="pg_lr").value == 0.1
+    assert at.slider(key="pg_train_pct").value == 70
+    assert at.select_slider(key="pg_batch_size").value == 32
+    assert at.checkbox(key="pg_feat_sin_x1").value and at.checkbox(key="pg_feat_x1").value
+    assert at.session_state["pg_session"] is session and epoch(at) == 3   # the same network
+    assert session.settings.hidden == (4, 2, 2)
+    assert url(at, "lr") == "0.1" and url(at, "features") == "x1,x2,sin_x1"   # URL written again
+    assert url(at, "train_pct") == "70" and url(at, "hidden") == "4,2,2"
+
+
+def test_training_changes_apply_live_and_keep_the_epoch_count(page):
+    for _ in range(3):
+        page.button(key="pg_step").click().run()
+    session = page.session_state["pg_session"]
+    weights = first_weights(page)
+    page.select_slider(key="pg_lr").set_value(0.1).run()
+    page.select_slider(key="pg_batch_size").set_value(32).run()
+    page.selectbox(key="pg_regularization").set_value("l2").run()
+    page.select_slider(key="pg_reg_rate").set_value(0.001).run()
+    page.selectbox(key="pg_optimizer").set_value("adam").run()
+    assert page.session_state["pg_session"] is session and epoch(page) == 3
+    np.testing.assert_array_equal(first_weights(page), weights)      # the same network
+    cfg = session.trainer.config
+    assert (cfg.lr, cfg.batch_size, cfg.l2, cfg.optimizer) == (0.1, 32, 0.001, "adam")
+    assert not page.toast                                             # no reset notice
+    page.button(key="pg_play").click().run()
+    page.run()
+    assert epoch(page) > 3 and session.trainer.history[-1]["lr"] == 0.1
+    assert url(page, "lr") == "0.1" and url(page, "optimizer") == "adam"
+
+
+def test_play_has_no_epoch_cap_and_a_schedule_can_be_lengthened():
+    at = open_page(dataset="gauss", hidden="3", epochs="20")
+    assert at.session_state["pg_session"].trainer.config.epochs == pg.MAX_EPOCHS   # constant rate
+    at = open_page(dataset="gauss", hidden="3", schedule="cosine", epochs="2")
+    for _ in range(2):
+        at.button(key="pg_step").click().run()
+    assert at.button(key="pg_step").disabled and any("schedule" in i.value for i in at.info)
+    at.number_input(key="pg_epochs").set_value(4).run()
+    assert not at.button(key="pg_step").disabled and epoch(at) == 2   # the network is kept
+    at.button(key="pg_step").click().run()
+    assert epoch(at) == 3 and not at.exception
+
+
+def test_epoch_zero_shows_the_untrained_loss_and_saving_says_so(page):
+    values = {m.label: m.value for m in page.metric}
+    assert values["Epoch"] == "0"
+    for label in ("Train loss", "Test loss", "Test accuracy"):
+        float(values[label])                                          # a number, not nan
+    (loss_chart,) = [c for c in page.get("plotly_chart") if "Loss" in c.proto.spec]
+    spec = json.loads(loss_chart.proto.spec)
+    train_curve = next(t for t in spec["data"] if t["name"] == "this run: train")
+    y = np.frombuffer(base64.b64decode(train_curve["y"]["bdata"]), train_curve["y"]["dtype"])
+    assert len(y) == 1 and np.isfinite(y[0]) and "markers" in train_curve["mode"]
+    assert {t["line"]["dash"] for t in spec["data"]} == {"solid", "dash"}
+    page.button(key="pg_save").click().run()
+    assert any("at least one epoch" in t.value for t in page.toast)
+    page.button(key="pg_step").click().run()
+    page.button(key="pg_save").click().run()
+    assert any("Saved “Playground gauss” (epoch 1)" in t.value for t in page.toast)
+    assert page.session_state["nnplay_workspace"].list()[0].train_config.epochs == 1

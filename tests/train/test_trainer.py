@@ -184,3 +184,89 @@ def test_curves_start_at_epoch_0_with_the_untrained_loss(moons):
     trainer.fit()
     assert [h["epoch"] for h in trainer.curve_history()] == [0, 1, 2, 3]
     assert len(trainer.history) == 3   # records and counts still start at epoch 1
+
+
+class CountBatches(train.Callback):
+    def __init__(self):
+        self.per_epoch = []
+        self._n = 0
+
+    def on_batch_end(self, trainer, batch, loss, **kwargs):
+        self._n += 1
+
+    def on_epoch_end(self, trainer, logs, **kwargs):
+        self.per_epoch.append(self._n)
+        self._n = 0
+
+
+def weights_of(trainer) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in trainer.model.parameters()]
+
+
+def test_reconfigure_changes_lr_batch_and_l2_in_place(moons):
+    counter = CountBatches()
+    cfg = TrainConfig(optimizer="momentum", lr=0.05, batch_size=40, epochs=50, seed=1)
+    t = Trainer(make_net(moons), moons, cfg, callbacks=[counter]).run(3)
+    before, optimizer = weights_of(t), t.optimizer
+    buffers = [optimizer.state[p]["momentum_buffer"].clone() for p in t.model.parameters()]
+    t.reconfigure(lr=0.2, batch_size=70, l2=0.01, momentum=0.5)
+    assert t.epoch == 3 and len(t.history) == 3 and t.optimizer is optimizer
+    assert all(torch.equal(a, b) for a, b in zip(before, weights_of(t)))      # weights kept
+    assert all(torch.equal(optimizer.state[p]["momentum_buffer"], b)         # its state kept
+               for p, b in zip(t.model.parameters(), buffers))
+    group = optimizer.param_groups[0]
+    assert (group["lr"], group["weight_decay"], group["momentum"]) == (0.2, 0.01, 0.5)
+    t.run(2)
+    assert t.epoch == 5 and [h["lr"] for h in t.history] == [0.05] * 3 + [0.2] * 2
+    assert counter.per_epoch == [7] * 3 + [4] * 2     # 280 rows in batches of 40, then 70
+    assert t.config.batch_size == 70 and t.config.seed == 1
+
+
+def test_reconfigure_to_another_optimizer_keeps_weights_and_epoch(moons):
+    t = Trainer(make_net(moons), moons, TrainConfig(optimizer="sgd", lr=0.1, epochs=20)).run(4)
+    before = weights_of(t)
+    t.reconfigure(optimizer="adam", lr=0.01)
+    assert isinstance(t.optimizer, torch.optim.Adam) and len(t.optimizer.state) == 0
+    assert all(torch.equal(a, b) for a, b in zip(before, weights_of(t)))
+    assert list(t.optimizer.param_groups[0]["params"]) == list(t.model.parameters())
+    t.run(3)
+    assert t.epoch == 7 and t.history[-1]["lr"] == 0.01 and len(t.optimizer.state) > 0
+    assert not all(torch.equal(a, b) for a, b in zip(before, weights_of(t)))   # it trains on
+
+
+def test_reconfigure_a_schedule_continues_from_the_current_epoch(moons):
+    cfg = TrainConfig(optimizer="sgd", lr=0.1, epochs=20, schedule="cosine")
+    t = Trainer(make_net(moons), moons, cfg).run(5)
+    t.reconfigure(lr=0.3)
+    t.run(1)
+    expected = train.lr_schedule_preview(cfg.replace(lr=0.3))[5]   # epoch 6 of the new schedule
+    assert t.history[-1]["lr"] == pytest.approx(expected) and t.epoch == 6
+    done = Trainer(make_net(moons), moons, TrainConfig(lr=0.05, epochs=4)).fit()
+    assert done.status == "completed" and done.done
+    done.reconfigure(epochs=6)                      # more epochs: the network goes on
+    assert not done.done and done.run(10).epoch == 6 and done.status == "completed"
+
+
+def test_reconfigure_swaps_early_stopping(moons):
+    t = Trainer(make_net(moons), moons, TrainConfig(lr=0.05, epochs=30, early_stopping=3))
+    t.run(2).reconfigure(early_stopping=10)
+    stoppers = [c for c in t.callbacks if isinstance(c, train.EarlyStopping)]
+    assert [s.patience for s in stoppers] == [10]
+    t.reconfigure(early_stopping=None)
+    assert not any(isinstance(c, train.EarlyStopping) for c in t.callbacks)
+    t.status = "early_stopped"                      # as if it had stopped: relaxing lets it go on
+    t.reconfigure(early_stopping=20)
+    assert t.status == "paused" and t.run(1).epoch == 3
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"lr": -1.0}, "lr"), ({"batch_size": -2}, "batch_size"), ({"optimizer": "adamax"}, "optimizer"),
+    ({"seed": 3}, "cannot change during a run"), ({"val_fraction": 0.2}, "cannot change"),
+    ({"learning_rate": 0.1}, "Unknown training setting"),
+])
+def test_reconfigure_rejects_bad_values_and_keeps_the_config(moons, change, message):
+    t = Trainer(make_net(moons), moons, TrainConfig(lr=0.05, epochs=10)).run(1)
+    before = t.config
+    with pytest.raises(ValueError, match=message):
+        t.reconfigure(**change)
+    assert t.config == before and t.optimizer.param_groups[0]["lr"] == 0.05

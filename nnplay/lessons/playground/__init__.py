@@ -1,18 +1,18 @@
 """The Playground's engine: TensorFlow Playground on nnplay's toy data, MLP and Trainer.
 
-One frozen ``PlaygroundSettings`` holds every setting of an experiment (data, input features,
-network, training, view) and is validated in one place; it round-trips through URL query
-parameters so a link reproduces an experiment. ``PlaygroundSession`` builds the dataset (with the
-chosen feature transforms), the network and the Trainer, and runs it in chunks paced so a
-redraw stays short. ``output_grid`` evaluates the network and every hidden neuron over the input
-plane in one batched forward pass, with the same transforms the training data went through.
+The settings (``settings.py``) describe an experiment. ``PlaygroundSession`` builds the dataset
+(with the chosen feature transforms), the network and the Trainer, runs it in chunks paced so a
+redraw stays short, and takes training changes live. ``output_grid`` evaluates the network and
+every hidden neuron over the input plane in one batched forward pass, with the same transforms
+the training data went through.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,138 +22,46 @@ from nnplay import data, models, train
 from nnplay.data.dataset import Dataset
 from nnplay.data.derive import FEATURES, transform_features
 from nnplay.data.derive import with_features as featurize
+from nnplay.lessons.playground.settings import (
+    ACTIVATIONS,
+    BATCH_SIZES,
+    DATASETS,
+    DEFAULTS,
+    HIDEABLE,
+    LEARNING_RATES,
+    LIVE,
+    MAX_EPOCHS,
+    MAX_LAYERS,
+    MAX_NEURONS,
+    N_POINTS,
+    OPTIMIZERS,
+    REG_RATES,
+    REGULARIZATIONS,
+    SCHEDULES,
+    TF_MAX_LAYERS,
+    TF_MAX_NEURONS,
+    VIEW,
+    PlaygroundSettings,
+    _check,
+    check_hidden,
+    from_query_params,
+    objective_latex,
+    settings_diff,
+    settings_summary,
+    structural_changes,
+    to_query_params,
+    validate,
+)
 
-DATASETS = {"classification": ("circle", "xor", "gauss", "spiral", "moons", "blobs"),
-            "regression": ("plane", "gauss_regression")}
-LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-REG_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-BATCH_SIZES = (1, 2, 4, 5, 8, 10, 16, 20, 25, 30, 32, 64, 128, 0)   # 0 = full batch
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
-REGULARIZATIONS = ("none", "l1", "l2")
-OPTIMIZERS = ("sgd", "momentum", "adam")
-SCHEDULES = ("constant", "step", "exponential", "cosine", "warmup_cosine", "onecycle")
-N_POINTS = 500                 # TF Playground's number of points
-TF_MAX_LAYERS, TF_MAX_NEURONS = 6, 8
-MAX_LAYERS, MAX_NEURONS = 8, 32
-MAX_EPOCHS = 20_000
-
-
-@dataclass(frozen=True)
-class PlaygroundSettings:
-    """Every setting of one Playground experiment; field names double as URL keys."""
-
-    problem: str = "classification"     # classification | regression (TF's "problem type")
-    dataset: str = "circle"             # a name from DATASETS[problem]
-    noise: int = 0                      # percent, 0..50 as on TF's slider
-    train_pct: int = 50                 # share of points used for training, 10..90 %
-    batch_size: int = 10                # one of BATCH_SIZES; 0 = full batch
-    data_seed: int = 0                  # "regenerate" draws new points by bumping this
-    n_classes: int = 3                  # blobs only: 3..5 classes
-    features: tuple[str, ...] = ("x1", "x2")
-    hidden: tuple[int, ...] = (4, 2)    # neurons per hidden layer; () is a linear model
-    activation: str = "tanh"
-    lr: float = 0.03
-    regularization: str = "none"        # none | l1 | l2
-    reg_rate: float = 0.0
-    optimizer: str = "sgd"              # TF Playground trains with plain SGD
-    dropout: float = 0.0
-    schedule: str = "constant"
-    early_stopping: int = 0             # patience in epochs on the test loss; 0 = off
-    epochs: int = 1000                  # training stops here (schedules span these epochs)
-    seed: int = 0                       # weights and shuffling; "reset" bumps it
-    show_test: bool = False
-    discretize: bool = False
-
-    def __post_init__(self):
-        validate(self)
-
-    def replace(self, **changes) -> PlaygroundSettings:
-        return replace(self, **changes)
-
-    def dataset_params(self) -> dict:
-        """Arguments for ``data.load(self.dataset, ...)``."""
-        params = {"n": N_POINTS, "noise": self.noise / 100, "seed": self.data_seed,
-                  "test_size": round(1 - self.train_pct / 100, 4)}
-        if self.dataset == "blobs":
-            params["n_classes"] = self.n_classes
-        return params
-
-    def train_config(self) -> train.TrainConfig:
-        """The TrainConfig these settings mean (CPU: these nets are too small to gain on a GPU)."""
-        rate = self.reg_rate
-        return train.TrainConfig(
-            optimizer=self.optimizer, lr=self.lr, batch_size=self.batch_size, epochs=self.epochs,
-            l1=rate if self.regularization == "l1" else 0.0,
-            l2=rate if self.regularization == "l2" else 0.0, schedule=self.schedule,
-            step_size=max(1, self.epochs // 10), gamma=self.decay_gamma(),
-            warmup_epochs=max(1, self.epochs // 20), early_stopping=self.early_stopping or None,
-            seed=self.seed, device="cpu", track_grad_norm=False)
-
-    def decay_gamma(self) -> float:
-        """Step halves the rate every tenth of the run; exponential falls to 1% by the end."""
-        return 0.01 ** (1 / self.epochs) if self.schedule == "exponential" else 0.5
-
-    def model_affecting(self) -> tuple:
-        """Everything except the view options: when this changes, training starts over."""
-        return tuple(v for k, v in asdict(self).items() if k not in ("show_test", "discretize"))
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
-
-
-def check_hidden(hidden) -> tuple[int, ...]:
-    """Hidden layer sizes within nnplay's limits (8 layers of 32), else a ValueError saying so."""
-    sizes = tuple(int(h) for h in hidden)
-    _check(len(sizes) <= MAX_LAYERS,
-           f"At most {MAX_LAYERS} hidden layers (TF Playground allows {TF_MAX_LAYERS}); "
-           f"remove {len(sizes) - MAX_LAYERS}.")
-    _check(all(1 <= h <= MAX_NEURONS for h in sizes),
-           f"Each hidden layer needs 1 to {MAX_NEURONS} neurons (TF Playground allows "
-           f"{TF_MAX_NEURONS}); got {list(sizes)}.")
-    return sizes
-
-
-def validate(s: PlaygroundSettings) -> None:
-    """Raise ValueError with what to change when a setting is impossible."""
-    _check(s.problem in DATASETS, f"problem must be classification or regression, got {s.problem!r}.")
-    _check(s.dataset in DATASETS[s.problem],
-           f"Dataset {s.dataset!r} is not a {s.problem} set; choose one of "
-           f"{', '.join(DATASETS[s.problem])}.")
-    _check(0 <= s.noise <= 50, f"noise must be 0 to 50 (%), got {s.noise}.")
-    _check(10 <= s.train_pct <= 90, f"train_pct must be 10 to 90 (%), got {s.train_pct}.")
-    _check(s.batch_size in BATCH_SIZES,
-           f"batch_size must be one of {', '.join(map(str, BATCH_SIZES))} (0 = full batch).")
-    _check(s.n_classes in (3, 4, 5), f"n_classes must be 3, 4 or 5, got {s.n_classes}.")
-    _check(s.data_seed >= 0 and s.seed >= 0, "seeds must be whole numbers >= 0.")
-    _check(len(s.features) > 0, "Switch on at least one input feature.")
-    unknown = [f for f in s.features if f not in FEATURES]
-    _check(not unknown, f"Unknown feature(s) {unknown}; choose from {', '.join(FEATURES)}.")
-    _check(len(set(s.features)) == len(s.features), "Each feature may be listed once.")
-    check_hidden(s.hidden)
-    for name, value, allowed in (("activation", s.activation, ACTIVATIONS),
-                                 ("regularization", s.regularization, REGULARIZATIONS),
-                                 ("optimizer", s.optimizer, OPTIMIZERS),
-                                 ("schedule", s.schedule, SCHEDULES),
-                                 ("lr", s.lr, LEARNING_RATES), ("reg_rate", s.reg_rate, REG_RATES)):
-        _check(value in allowed, f"{name} must be one of {', '.join(map(str, allowed))}, "
-                                 f"got {value!r}.")
-    _check(0.0 <= s.dropout <= 0.5, f"dropout must be 0 to 0.5, got {s.dropout}.")
-    _check(0 <= s.early_stopping <= 1000, "early_stopping patience must be 0 (off) to 1000.")
-    _check(1 <= s.epochs <= MAX_EPOCHS, f"epochs must be 1 to {MAX_EPOCHS:,}, got {s.epochs}.")
-
-
-def objective_latex(s: PlaygroundSettings) -> str:
-    """The loss the optimizer minimises, with this run's regularisation rate in it."""
-    base = (r"\frac{1}{n}\sum_i -\log p_\theta(y_i \mid x_i)" if s.problem == "classification"
-            else r"\frac{1}{n}\sum_i (f_\theta(x_i) - y_i)^2")
-    if s.regularization == "l1" and s.reg_rate > 0:
-        return rf"L(\theta) = {base} + {s.reg_rate:g} \sum_w |w|"
-    if s.regularization == "l2" and s.reg_rate > 0:
-        # L2 is torch weight decay: every parameter, biases too, shrinks by rate * theta
-        return rf"L(\theta) = {base} + \frac{{{s.reg_rate:g}}}{{2}} \sum_j \theta_j^2"
-    return rf"L(\theta) = {base}"
+__all__ = ["ACTIVATIONS", "BATCH_SIZES", "DATASETS", "DEFAULTS", "FEATURES", "HIDEABLE",
+           "LEARNING_RATES", "LIVE", "MAX_EPOCHS", "MAX_LAYERS", "MAX_NEURONS", "N_POINTS",
+           "OPTIMIZERS", "REGULARIZATIONS", "REG_RATES", "SCHEDULES", "TF_MAX_LAYERS",
+           "TF_MAX_NEURONS", "VIEW", "ChunkPacer", "GridOutput", "PlaygroundSession",
+           "PlaygroundSettings", "Snapshot", "best_epoch", "check_hidden", "end_message",
+           "featurize", "from_query_params", "last_metrics", "load_raw", "network_weights",
+           "objective_latex", "output_grid", "plane_limits", "settings_diff", "settings_summary",
+           "single_thread", "structural_changes", "take_snapshot", "to_query_params",
+           "transform_features", "validate"]
 
 
 # ---- data ------------------------------------------------------------------------------------
@@ -216,7 +124,7 @@ class PlaygroundSession:
         self.model = models.mlp(len(settings.features), list(settings.hidden),
                                 self.dataset.n_outputs, activation=settings.activation,
                                 dropout=settings.dropout)
-        self.trainer = train.Trainer(self.model, self.dataset, settings.train_config())
+        self.trainer = train.Trainer(self.model, self.dataset, settings.session_config())
         self.pacer = pacer or ChunkPacer()
 
     @property
@@ -240,12 +148,44 @@ class PlaygroundSession:
             self.pacer.record(ran, time.perf_counter() - t0)
         return ran
 
+    def update_training(self, settings: PlaygroundSettings) -> list[str]:
+        """Take new settings without a reset: training changes (learning rate, regularisation,
+        batch size, optimizer, schedule) go into the running Trainer, keeping the weights and
+        the epoch count; returns what changed, as 'name: old → new' lines. Settings that need
+        a new network raise ValueError (make a new session for them)."""
+        changed = structural_changes(self.settings, settings)
+        _check(not changed, f"{'; '.join(changed)} needs a new network: start a new session.")
+        old, new = self.trainer.config, settings.session_config()
+        self.trainer.reconfigure(**{k: v for k, v in new.to_dict().items() if getattr(old, k) != v})
+        lines, self.settings = settings_diff(self.settings, settings), settings
+        return lines
+
+    def trainer_to_save(self) -> train.Trainer:
+        """The Trainer as a record should see it: the same model, data and history, with a
+        config whose ``epochs`` is what it trained (a playing session's own has no cap)."""
+        view = copy.copy(self.trainer)
+        view.config = self.trainer.config.replace(epochs=max(1, self.trainer.epoch))
+        return view
+
     def metrics(self) -> dict:
         """The last epoch's train and test loss and headline metric."""
         return last_metrics(self.trainer.history)
 
     def __repr__(self) -> str:
         return f"PlaygroundSession({settings_summary(self.settings)}, epoch={self.epoch})"
+
+
+def end_message(session: PlaygroundSession) -> str:
+    """Why training ended, and what to do to go on, for a person."""
+    trainer, s = session.trainer, session.settings
+    if trainer.status == "completed" and s.schedule == "constant":
+        return (f"Training stopped at the Playground's limit of {MAX_EPOCHS:,} epochs; "
+                "Reset to start again.")
+    if trainer.status == "completed":
+        return (f"The {s.schedule} schedule's {s.epochs:,} epochs are done; raise the schedule "
+                "length to train on (the network is kept).")
+    reason = f": {trainer.stop_reason}" if trainer.stop_reason else ""
+    return f"Training {trainer.status.replace('_', ' ')}{reason}."
 
 
 def last_metrics(history: list[dict]) -> dict:
@@ -340,94 +280,3 @@ def take_snapshot(session: PlaygroundSession, number: int) -> Snapshot:
     return Snapshot(f"#{number}: {settings_summary(session.settings)}", session.settings, history)
 
 
-def settings_summary(s: PlaygroundSettings) -> str:
-    """A short one-line description, e.g. 'spiral · X₁,X₂ · 8-8-8 tanh · adam lr 0.03 · batch 32'."""
-    arch = "-".join(map(str, s.hidden)) or "linear"
-    feats = ",".join(FEATURES[f][0] for f in s.features)
-    reg = "" if s.regularization == "none" else f" · {s.regularization} {s.reg_rate:g}"
-    batch = "full batch" if s.batch_size == 0 else f"batch {s.batch_size}"
-    return f"{s.dataset} · {feats} · {arch} {s.activation} · {s.optimizer} lr {s.lr:g} · {batch}{reg}"
-
-
-def settings_diff(old: PlaygroundSettings, new: PlaygroundSettings) -> list[str]:
-    """The settings that differ, as 'name: old → new' lines."""
-    a, b = asdict(old), asdict(new)
-    return [f"{k}: {_encode(a[k])} → {_encode(b[k])}" for k in a if a[k] != b[k]]
-
-
-# ---- URL state ----------------------------------------------------------------------------
-DEFAULTS = PlaygroundSettings()
-HIDEABLE = tuple(f.name for f in fields(PlaygroundSettings))
-
-
-def _encode(value) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, tuple):
-        return ",".join(map(str, value)) or "none"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def _decode(name: str, text: str):
-    default = getattr(DEFAULTS, name)
-    text = text.strip()
-    try:
-        if isinstance(default, bool):
-            _check(text in ("0", "1", "true", "false"), "use 1 or 0")
-            return text in ("1", "true")
-        if isinstance(default, tuple):
-            parts = [] if text in ("", "none") else text.split(",")
-            return tuple(int(p) for p in parts) if name == "hidden" else tuple(parts)
-        if isinstance(default, float):
-            return float(text)
-        if isinstance(default, int):
-            return int(text)
-    except ValueError as err:
-        raise ValueError(f"{name}={text!r} is not valid ({err})") from None
-    return text
-
-
-def to_query_params(settings: PlaygroundSettings, hide=()) -> dict[str, str]:
-    """Every setting as a URL query parameter (plus ``hide`` when controls are hidden)."""
-    params = {k: _encode(v) for k, v in asdict(settings).items()}
-    if hide:
-        params["hide"] = ",".join(sorted(hide))
-    return params
-
-
-def from_query_params(params) -> tuple[PlaygroundSettings, frozenset[str], list[str]]:
-    """Settings, hidden controls and problems read from URL query parameters.
-
-    Unknown or invalid values are skipped (their defaults kept) and described in the problems
-    list, so a mistyped link still opens a working Playground.
-    """
-    problems, values = [], {}
-    for name in HIDEABLE:
-        if name in params:
-            raw = params[name]
-            raw = raw[-1] if isinstance(raw, list) else raw
-            try:
-                values[name] = _decode(name, str(raw))
-            except ValueError as err:
-                problems.append(str(err))
-    if "dataset" in values and "problem" not in values:
-        values["problem"] = next((p for p, names in DATASETS.items()
-                                  if values["dataset"] in names), DEFAULTS.problem)
-    hide_text = params.get("hide", "")
-    hide_text = hide_text[-1] if isinstance(hide_text, list) else hide_text
-    hide = frozenset(h.strip() for h in str(hide_text).split(",") if h.strip())
-    if hide - set(HIDEABLE):
-        problems.append(f"hide: unknown control(s) {', '.join(sorted(hide - set(HIDEABLE)))}")
-        hide &= set(HIDEABLE)
-    settings = DEFAULTS
-    # Problem and dataset must agree, so they go in together; the rest one at a time, so one
-    # bad value spoils only itself.
-    together = {k: values.pop(k) for k in ("problem", "dataset") if k in values}
-    for change in [together] + [{k: v} for k, v in values.items()]:
-        try:
-            settings = settings.replace(**change) if change else settings
-        except (ValueError, TypeError) as err:
-            problems.append(f"{', '.join(change)}: {err}")
-    return settings, hide, problems

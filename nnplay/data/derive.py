@@ -1,8 +1,9 @@
 """Datasets derived from a loaded one, each step written down so the result can be rebuilt.
 
 A lesson often trains on a variation of a registered dataset: fewer training rows (the Training
-lab's overfitting preset), extra input features computed from 2-D points (the Playground), or
-every image's pixels shuffled the same way (choosing an architecture). Each function here returns
+lab's overfitting preset), extra input features computed from 2-D points (the Playground),
+two columns of an uploaded table as the points of a plane (the Playground on a person's CSV), or
+every image's pixels shuffled the same way (choosing an architecture). Each function returns
 a new Dataset and appends one step ``{"op": name, ...arguments}`` to ``extra["steps"]``;
 ``apply_steps(dataset, steps)`` replays them, which is how a saved model gets its data back.
 """
@@ -100,9 +101,33 @@ def shuffle_pixels(dataset: Dataset, seed: int = 0) -> Dataset:
                       X_train=scramble(dataset.X_train), X_test=scramble(dataset.X_test))
 
 
+def plane_columns(dataset: Dataset, columns: Sequence[str], scale: float = 2.0) -> Dataset:
+    """Two of a table's standardised columns as the 2-D points (x1, x2) of a plane, times
+    ``scale``: with the default 2, three standard deviations either side of the mean reach the
+    Playground's -6..6, the range its toy sets and input features (sin, squares) are made for."""
+    columns = [str(c) for c in columns]
+    names = list(dataset.feature_names)
+    if len(columns) != 2 or columns[0] == columns[1]:
+        raise ValueError(f"Choose two different columns for x1 and x2, got {columns}.")
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise ValueError(f"Column(s) {', '.join(map(repr, missing))} are not numeric model inputs "
+                         f"of {dataset.name}; choose from {', '.join(names)}.")
+    idx = [names.index(c) for c in columns]
+    X_train = (dataset.X_train[:, idx] * scale).astype(np.float32)
+    X_test = (dataset.X_test[:, idx] * scale).astype(np.float32)
+    # The plane shows -6..6 unless a point lies further out; then it grows to hold every point.
+    reach = float(np.abs(np.concatenate([X_train, X_test])).max(initial=0.0))
+    extent = max(6.0, float(np.ceil(reach)))
+    return _with_step(dataset, {"op": "plane_columns", "columns": columns, "scale": float(scale)},
+                      X_train=X_train, X_test=X_test, feature_names=columns,
+                      extra={"xlim": (-extent, extent), "ylim": (-extent, extent),
+                             "plane_columns": columns, "plane_scale": float(scale)})
+
+
 STEPS: dict[str, Callable[..., Dataset]] = {
     "subsample_train": subsample_train, "features": with_features,
-    "shuffle_pixels": shuffle_pixels,
+    "shuffle_pixels": shuffle_pixels, "plane_columns": plane_columns,
 }
 
 

@@ -2,7 +2,8 @@
 features, network, training, view), validated in one place, split into what changes the network
 (a new run at epoch 0) and what a running network takes live (learning rate, regularisation,
 batch size, optimizer, schedule), and round-tripped through URL query parameters so a link
-reproduces an experiment.
+reproduces an experiment. A link cannot carry an uploaded CSV: it names the file, and opening it
+falls back to a built-in dataset with a notice saying which file to upload.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from nnplay.train.config import LIMITS
 
 DATASETS = {"classification": ("circle", "xor", "gauss", "spiral", "moons", "blobs"),
             "regression": ("plane", "gauss_regression")}
+UPLOAD = "upload"              # the dataset name of a person's own CSV (either problem type)
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REG_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BATCH_SIZES = (1, 2, 4, 5, 8, 10, 16, 20, 25, 30, 32, 64, 128, 0)   # 0 = full batch
@@ -38,7 +40,8 @@ class PlaygroundSettings:
     """Every setting of one Playground experiment; field names double as URL keys."""
 
     problem: str = "classification"     # classification | regression (TF's "problem type")
-    dataset: str = "circle"             # a name from DATASETS[problem]
+    dataset: str = "circle"             # a name from DATASETS[problem], or UPLOAD
+    upload: str = ""                    # UPLOAD only: the file and columns (upload.plane_key)
     noise: int = 0                      # percent, 0..50 as on TF's slider
     train_pct: int = 50                 # share of points used for training, 10..90 %
     batch_size: int = 10                # one of BATCH_SIZES; 0 = full batch
@@ -66,7 +69,9 @@ class PlaygroundSettings:
         return replace(self, **changes)
 
     def dataset_params(self) -> dict:
-        """Arguments for ``data.load(self.dataset, ...)``."""
+        """Arguments for ``data.load(self.dataset, ...)`` (for UPLOAD: the split's)."""
+        if self.dataset == UPLOAD:
+            return {"test_size": round(1 - self.train_pct / 100, 4), "seed": self.data_seed}
         params = {"n": N_POINTS, "noise": self.noise / 100, "seed": self.data_seed,
                   "test_size": round(1 - self.train_pct / 100, 4)}
         if self.dataset == "blobs":
@@ -120,9 +125,11 @@ def check_hidden(hidden) -> tuple[int, ...]:
 def validate(s: PlaygroundSettings) -> None:
     """Raise ValueError with what to change when a setting is impossible."""
     _check(s.problem in DATASETS, f"problem must be classification or regression, got {s.problem!r}.")
-    _check(s.dataset in DATASETS[s.problem],
+    _check(s.dataset in DATASETS[s.problem] or s.dataset == UPLOAD,
            f"Dataset {s.dataset!r} is not a {s.problem} set; choose one of "
-           f"{', '.join(DATASETS[s.problem])}.")
+           f"{', '.join(DATASETS[s.problem])} or {UPLOAD} (your CSV).")
+    _check((s.dataset == UPLOAD) == bool(s.upload),
+           "upload names the CSV of dataset 'upload' and is empty for every other dataset.")
     _check(0 <= s.noise <= 50, f"noise must be 0 to 50 (%), got {s.noise}.")
     _check(10 <= s.train_pct <= 90, f"train_pct must be 10 to 90 (%), got {s.train_pct}.")
     _check(s.batch_size in BATCH_SIZES,
@@ -158,13 +165,18 @@ def objective_latex(s: PlaygroundSettings) -> str:
     return rf"L(\theta) = {base}"
 
 
+def data_label(s: PlaygroundSettings) -> str:
+    """The dataset for a person: its name, or the CSV's name and columns for an upload."""
+    return s.upload.split(" · ")[0] if s.dataset == UPLOAD else s.dataset
+
+
 def settings_summary(s: PlaygroundSettings) -> str:
     """A short one-line description, e.g. 'spiral · X₁,X₂ · 8-8-8 tanh · adam lr 0.03 · batch 32'."""
     arch = "-".join(map(str, s.hidden)) or "linear"
     feats = ",".join(FEATURES[f][0] for f in s.features)
     reg = "" if s.regularization == "none" else f" · {s.regularization} {s.reg_rate:g}"
     batch = "full batch" if s.batch_size == 0 else f"batch {s.batch_size}"
-    return f"{s.dataset} · {feats} · {arch} {s.activation} · {s.optimizer} lr {s.lr:g} · {batch}{reg}"
+    return f"{data_label(s)} · {feats} · {arch} {s.activation} · {s.optimizer} lr {s.lr:g} · {batch}{reg}"
 
 
 def settings_diff(old: PlaygroundSettings, new: PlaygroundSettings,
@@ -216,17 +228,29 @@ def _decode(name: str, text: str):
 
 def to_query_params(settings: PlaygroundSettings, hide=()) -> dict[str, str]:
     """Every setting as a URL query parameter (plus ``hide`` when controls are hidden)."""
-    params = {k: _encode(v) for k, v in asdict(settings).items()}
+    params = {k: _encode(v) for k, v in asdict(settings).items() if k != "upload" or v}
     if hide:
         params["hide"] = ",".join(sorted(hide))
     return params
+
+
+def parse_hide(text: str) -> tuple[frozenset[str], list[str]]:
+    """The controls ``hide=a,b`` locks, and a problem naming the valid names for unknown ones."""
+    hide = frozenset(h.strip() for h in str(text).split(",") if h.strip())
+    unknown = sorted(hide - set(HIDEABLE))
+    if not unknown:
+        return hide, []
+    return hide - set(unknown), [
+        f"hide: there is no control called {', '.join(map(repr, unknown))}; the names hide= "
+        f"knows are {', '.join(HIDEABLE)}."]
 
 
 def from_query_params(params) -> tuple[PlaygroundSettings, frozenset[str], list[str]]:
     """Settings, hidden controls and problems read from URL query parameters.
 
     Unknown or invalid values are skipped (their defaults kept) and described in the problems
-    list, so a mistyped link still opens a working Playground.
+    list, so a mistyped link still opens a working Playground. A link made on an uploaded CSV
+    opens the problem type's first built-in dataset instead, and says which file it needs.
     """
     problems, values = [], {}
     for name in HIDEABLE:
@@ -242,10 +266,16 @@ def from_query_params(params) -> tuple[PlaygroundSettings, frozenset[str], list[
                                   if values["dataset"] in names), DEFAULTS.problem)
     hide_text = params.get("hide", "")
     hide_text = hide_text[-1] if isinstance(hide_text, list) else hide_text
-    hide = frozenset(h.strip() for h in str(hide_text).split(",") if h.strip())
-    if hide - set(HIDEABLE):
-        problems.append(f"hide: unknown control(s) {', '.join(sorted(hide - set(HIDEABLE)))}")
-        hide &= set(HIDEABLE)
+    hide, hide_problems = parse_hide(hide_text)
+    problems += hide_problems
+    if values.get("dataset") == UPLOAD:
+        fallback = DATASETS.get(values.get("problem"), DATASETS[DEFAULTS.problem])[0]
+        file = values.pop("upload", "").split(" · ")[0] or "a CSV file"
+        values["dataset"] = fallback
+        problems.append(f"dataset: this link was made on an uploaded CSV ({file}), and a link "
+                        f"cannot carry a file, so the Playground opened {fallback!r}. To go on "
+                        "with that data, choose 'your CSV' as the dataset and upload the file.")
+    values.pop("upload", None)
     settings = DEFAULTS
     # Problem and dataset must agree, so they go in together; the rest one at a time, so one
     # bad value spoils only itself.

@@ -93,3 +93,66 @@ def test_every_schedule_and_optimizer_exports_valid_python(schedule, optimizer):
     source = codegen.export_script(s)
     compile(source, "experiment.py", "exec")
     assert max(len(line) for line in source.splitlines()) <= 100
+
+
+# ---- the notebook export -------------------------------------------------------------------
+def notebook_code(source: str) -> list[str]:
+    import nbformat
+
+    notebook = nbformat.reads(source, as_version=4)
+    nbformat.validate(notebook)
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def test_notebook_cells_run_top_to_bottom_and_learn(capsys):
+    """Each code cell in order in one fresh namespace, as a kernel would run them."""
+    s = pg.PlaygroundSettings(dataset="circle", epochs=150, schedule="warmup_cosine")
+    cells = notebook_code(codegen.export_notebook(s, print_every=50))
+    assert len(cells) >= 6 and "import nnplay" not in "".join(cells)
+    scope: dict = {"__name__": "__main__"}
+    for code in cells:
+        exec(compile(code, "<cell>", "exec"), scope)
+    out = capsys.readouterr().out
+    first = float(re.search(r"epoch 1: .* test_accuracy ([0-9.]+)", out).group(1))
+    assert final_score(out, "test_accuracy") >= 0.9 > first
+    # the script and the notebook hold the same code
+    script = codegen.export_script(s, print_every=50)
+    for code in cells:
+        assert code in script
+
+
+def uploaded_moons():
+    from nnplay.lessons.playground import upload as up
+    from tests.lessons.test_playground_upload import two_moons_csv
+
+    csv = up.read_plane_csv(two_moons_csv(300), "moons.csv")
+    raw = up.load_plane(csv, "height", "weight", "kind", test_size=0.3)
+    s = up.plane_settings(pg.PlaygroundSettings(hidden=(8, 8), optimizer="adam", lr=0.03,
+                                                epochs=150), csv, "height", "weight", "kind")
+    return s, raw
+
+
+def test_notebook_of_an_uploaded_csv_runs_in_a_kernel_and_learns(tmp_path):
+    """nbclient runs the notebook in a real IPython kernel (the venv's ipykernel), offline."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    s, raw = uploaded_moons()
+    source = codegen.export_notebook(s, print_every=50, raw=raw)
+    assert "moons.csv" in source and "uploaded_points()" in source
+    notebook = nbformat.reads(source, as_version=4)
+    nbclient.NotebookClient(notebook, timeout=240, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    out = "".join(o.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                  for o in cell.get("outputs", []))
+    assert final_score(out, "test_accuracy") >= 0.9
+
+
+def test_uploaded_csv_script_carries_its_points(tmp_path):
+    s, raw = uploaded_moons()
+    source = codegen.export_script(s, print_every=50, raw=raw)
+    assert max(len(line) for line in source.splitlines()) <= 100
+    out = run_script(source, tmp_path)
+    assert final_score(out, "test_accuracy") >= 0.9
+    with pytest.raises(ValueError, match="needs its points"):
+        codegen.export_script(s)

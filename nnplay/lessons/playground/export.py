@@ -1,19 +1,26 @@
-"""Export a Playground experiment as a standalone PyTorch script (it needs only torch and numpy).
+"""Export a Playground experiment as a standalone PyTorch script (it needs only torch and numpy)
+or as a Jupyter notebook with the same code, one cell per step (``# %%`` marks them in the script).
 
 The script draws the same points as nnplay (the TF Playground generators are copied from
 nnplay.data.toy, moons and blobs are NumPy versions of scikit-learn's generators), applies the
 same input features, builds the same network with the same seed (so the same initial weights)
 and trains it with the same optimizer, batch size, regularisation, schedule and early stopping.
 The train/test split is drawn with NumPy, so which points land in the test set differs from
-the app's (scikit-learn) split; the share and the points are the same.
+the app's (scikit-learn) split; the share and the points are the same. A person's CSV cannot be
+regenerated: its points go into the export as numbers, already standardised as the app shows them.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
+import textwrap
+
+import numpy as np
 
 from nnplay.data import toy
-from nnplay.lessons.playground import FEATURES, PlaygroundSettings, settings_summary
+from nnplay.data.dataset import Dataset
+from nnplay.lessons.playground import FEATURES, UPLOAD, PlaygroundSettings, settings_summary
 
 FEATURE_CODE = {"x1": "a", "x2": "b", "x1_sq": "a * a", "x2_sq": "b * b", "x1x2": "a * b",
                 "sin_x1": "np.sin(a)", "sin_x2": "np.sin(b)"}
@@ -73,9 +80,35 @@ OPTIMIZER_CODE = {
 }
 
 
-def data_code(settings: PlaygroundSettings) -> tuple[str, str]:
+def _numbers(values: np.ndarray, fmt: str) -> str:
+    """A NumPy array literal's numbers, wrapped to fit the exported code's line length."""
+    text = ", ".join(format(v, fmt) for v in values.ravel().tolist())
+    return "\n".join(textwrap.wrap(text, 88, initial_indent="    ", subsequent_indent="    "))
+
+
+def upload_code(raw: Dataset) -> tuple[str, str]:
+    """The uploaded CSV's points (train and test, as the app scaled them) written into the code."""
+    X = np.concatenate([raw.X_train, raw.X_test]).astype(np.float64)
+    y = np.concatenate([raw.y_train, raw.y_test])
+    x1, x2 = raw.extra.get("plane_columns", ("x1", "x2"))
+    classes = f"classes {raw.class_names}" if raw.class_names else "standardised values"
+    source = (f"def uploaded_points():\n"
+              f'    """Your CSV {raw.name!r}: x1 = {x1!r}, x2 = {x2!r} (standardised and times '
+              f'{raw.extra.get("plane_scale", 1):g}),\n'
+              f'    label {raw.extra.get("target")!r} ({classes})."""\n'
+              f"    X = np.array([\n{_numbers(X, '.6g')}\n    ]).reshape(-1, 2)\n"
+              f"    y = np.array([\n{_numbers(y, 'd' if raw.class_names else '.6g')}\n    ])\n"
+              f"    return X, y\n")
+    return source, "X, y = uploaded_points()"
+
+
+def data_code(settings: PlaygroundSettings, raw: Dataset | None = None) -> tuple[str, str]:
     """Source of the point generator and the line that calls it (X, y = ...)."""
     name, p = settings.dataset, settings.dataset_params()
+    if name == UPLOAD:
+        if raw is None:
+            raise ValueError("Exporting an uploaded CSV's experiment needs its points: pass raw.")
+        return upload_code(raw)
     if name == "moons":
         return MOONS_CODE, "X, y = moons_points(N, NOISE, DATA_SEED)"
     if name == "blobs":
@@ -106,6 +139,7 @@ SCRIPT = '''"""nnplay Playground experiment, exported as a standalone PyTorch sc
 {summary}
 Inputs: {feature_labels}.  Needs only torch and numpy:  python this_script.py
 """
+# %% Settings
 import numpy as np
 import torch
 from torch import nn
@@ -116,9 +150,11 @@ L1, L2, PATIENCE = {l1!r}, {l2!r}, {patience}  # patience 0 = no early stopping
 CLASSIFICATION = {classify}
 
 
+# %% The points: {data_title}
 {generator}
 
 
+# %% A seeded train/test split
 def split(y, test_size, seed, stratify):
     """Seeded train/test indices; with stratify, each class is split in the same share."""
     rng = np.random.default_rng(seed)
@@ -128,12 +164,14 @@ def split(y, test_size, seed, stratify):
     return rng.permutation(train), np.sort(test)
 
 
+# %% Input features, computed from the two coordinates
 def features(X):
     """The input features, computed from the raw coordinates."""
     a, b = X[:, 0].astype(np.float64), X[:, 1].astype(np.float64)
     return np.column_stack([{features}]).astype(np.float32)
 
 
+# %% Loss and score
 def loss_fn(out, y):
     return {loss}
 
@@ -142,6 +180,7 @@ def score_fn(out, y):
     return {metric}
 
 
+# %% Train and test data
 {call}
 train_idx, test_idx = split(y, TEST_SIZE, DATA_SEED, stratify=CLASSIFICATION)
 target_type = torch.long if CLASSIFICATION else torch.float32
@@ -150,6 +189,7 @@ y_train = torch.tensor(y[train_idx], dtype=target_type)
 X_test = torch.tensor(features(X[test_idx]))
 y_test = torch.tensor(y[test_idx], dtype=target_type)
 
+# %% The network, with the same initial weights as in nnplay
 torch.manual_seed(SEED)  # the same seed gives the same initial weights as in nnplay
 model = nn.Sequential(
 {model}
@@ -163,6 +203,7 @@ scheduler = {schedule}
 shuffle = torch.Generator().manual_seed(SEED)
 best_loss, best_epoch, best_state, waited = float("inf"), 0, None, 0
 
+# %% Training
 for epoch in range(1, EPOCHS + 1):
     model.train()
     n = len(X_train)
@@ -196,6 +237,7 @@ for epoch in range(1, EPOCHS + 1):
             print(f"early stopping at epoch {{epoch}}; best epoch {{best_epoch}}")
             break
 
+# %% The trained network on the test data
 model.eval()
 with torch.no_grad():
     print(f"final {metric_name}={{score_fn(model(X_test), y_test):.4f}}")
@@ -203,16 +245,22 @@ with torch.no_grad():
 
 
 def export_script(settings: PlaygroundSettings, n_outputs: int | None = None,
-                  print_every: int = 100) -> str:
-    """A runnable Python script that rebuilds the data and trains the same network."""
+                  print_every: int = 100, raw: Dataset | None = None) -> str:
+    """A runnable Python script that rebuilds the data and trains the same network (``raw``:
+    the 2-D points, needed for an uploaded CSV's experiment)."""
     classify = settings.problem == "classification"
+    if n_outputs is None and raw is not None:
+        n_outputs = raw.n_outputs
     if n_outputs is None:
         n_outputs = (settings.n_classes if settings.dataset == "blobs" else 2) if classify else 1
     cfg = settings.train_config()
-    generator, call = data_code(settings)
-    p = settings.dataset_params()
+    generator, call = data_code(settings, raw)
+    p = {"n": len(raw.X_train) + len(raw.X_test) if raw is not None else 0, "noise": 0.0,
+         **settings.dataset_params()}
     return SCRIPT.format(
-        summary=settings_summary(settings),
+        summary=settings_summary(settings), data_title=(
+            "your CSV's, as numbers" if settings.dataset == UPLOAD else
+            f"{settings.dataset}, drawn as nnplay draws them"),
         feature_labels=", ".join(FEATURES[f][0] for f in settings.features),
         n=p["n"], noise=p["noise"], data_seed=settings.data_seed, test_size=p["test_size"],
         seed=settings.seed, epochs=settings.epochs, batch_size=settings.batch_size,
@@ -229,3 +277,25 @@ def export_script(settings: PlaygroundSettings, n_outputs: int | None = None,
             step_size=cfg.step_size, gamma=cfg.gamma, warm=cfg.warmup_epochs,
             warm1=cfg.warmup_epochs + 1),
         print_every=print_every)
+
+
+def export_notebook(settings: PlaygroundSettings, n_outputs: int | None = None,
+                    print_every: int = 100, raw: Dataset | None = None) -> str:
+    """The same experiment as a Jupyter notebook (nbformat 4 JSON): the script's docstring as
+    the first text cell, then each ``# %% title`` part as a heading and a code cell."""
+    import nbformat
+    from nbformat import v4
+
+    script = export_script(settings, n_outputs, print_every, raw)
+    head, *parts = re.split(r"^# %% (.*)$", script, flags=re.MULTILINE)
+    intro = head.strip().strip('"').strip().splitlines()
+    title = intro[0].replace("a standalone PyTorch script", "a Jupyter notebook")
+    cells = [v4.new_markdown_cell("# " + title + "\n\n" + "\n".join(intro[1:]).replace(
+        "python this_script.py", "run every cell, top to bottom").strip())]
+    for title, code in zip(parts[::2], parts[1::2]):
+        cells += [v4.new_markdown_cell(f"## {title.strip()}"), v4.new_code_cell(code.strip())]
+    notebook = v4.new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+    nbformat.validate(notebook)
+    return nbformat.writes(notebook)

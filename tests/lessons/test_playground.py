@@ -131,7 +131,7 @@ def test_bad_url_values_are_reported_and_skipped():
 
 
 def test_chunk_pacer_aims_at_its_time_budget():
-    pacer = pg.ChunkPacer(target_seconds=0.05, max_epochs=200)
+    pacer = pg.ChunkPacer(target_seconds=0.05, max_epochs=200, playing={}, cpu_clock=None)
     assert pacer.next_epochs() == 1
     pacer.record(10, 0.1)                 # 10 ms per epoch
     assert pacer.next_epochs() == 5
@@ -244,3 +244,57 @@ def test_play_has_no_epoch_cap_but_a_schedule_ends_and_can_be_lengthened():
     saved = session.trainer_to_save()
     assert saved.config.epochs == 6 and saved.model is session.model
     assert session.trainer.config.epochs == 6      # the session's own config is left alone
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_chunk_pacer_splits_the_round_among_playing_sessions():
+    playing, clock = {}, FakeClock(100.0)
+    pacers = [pg.ChunkPacer(target_seconds=0.04, round_seconds=0.2, window_seconds=3.0,
+                            playing=playing, clock=clock, cpu_clock=None) for _ in range(10)]
+    solo = pacers[0]
+    solo.next_epochs()
+    solo.record(10, 0.01)                 # 1 ms per epoch
+    assert solo.next_epochs() == 40       # alone: the whole 40 ms target
+    for other in pacers[1:]:
+        other.next_epochs()
+    assert len(playing) == 10
+    assert solo.chunk_seconds(10) == pytest.approx(0.02)
+    assert solo.next_epochs() == 20       # 0.2 s per round shared by 10
+    slow = pacers[1]
+    slow.record(1, 0.5)                   # one epoch costs more than its share: the floor
+    assert slow.next_epochs() == 1
+
+
+def test_chunk_pacer_forgets_sessions_that_stopped_asking():
+    playing, clock = {}, FakeClock(0.0)
+    a, b = (pg.ChunkPacer(round_seconds=0.1, window_seconds=3.0, playing=playing, clock=clock,
+                          cpu_clock=None) for _ in range(2))
+    a.next_epochs(), b.next_epochs()
+    assert a.playing_now() == 2
+    clock.now = 2.0
+    assert a.playing_now() == 2           # b paused 2 s ago: still inside the window
+    clock.now = 4.0
+    assert a.playing_now() == 1           # b stopped asking (paused, stepped or left)
+    b.next_epochs()
+    b.leave()
+    assert a.playing_now() == 1 and id(b) not in playing
+
+
+def test_chunk_pacer_times_a_chunk_by_cpu_time_not_wall_time():
+    cpu = FakeClock(0.0)
+    pacer = pg.ChunkPacer(target_seconds=0.04, playing={}, clock=FakeClock(), cpu_clock=cpu)
+    pacer.next_epochs()
+    cpu.now += 0.008                      # 8 ms of this thread's CPU for 4 epochs...
+    pacer.record(4, 0.4)                  # ...though 0.4 s passed while others held the GIL
+    assert pacer.seconds_per_epoch_ == pytest.approx(0.002)
+    assert pacer.next_epochs() == 20
+    assert "playing=1" in repr(pacer)

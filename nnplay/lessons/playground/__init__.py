@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 import time
 from dataclasses import dataclass
 
@@ -92,27 +93,70 @@ def single_thread():
 
 # ---- the live session ---------------------------------------------------------------------
 class ChunkPacer:
-    """Chooses epochs per chunk from the measured time per epoch, so one chunk of training takes
-    about ``target_seconds`` (the rest of a redraw is drawing)."""
+    """Chooses epochs per chunk so every playing learner of one server process keeps refreshing.
 
-    def __init__(self, target_seconds: float = 0.04, max_epochs: int = 500):
+    Alone, a chunk takes about ``target_seconds`` (the rest of a refresh is drawing). With more
+    sessions playing, they share ``round_seconds`` of training per round of refreshes: each chunk
+    aims at ``min(target_seconds, round_seconds / playing)``, never below one epoch. A session
+    counts as playing while its pacer asked for a chunk in the last ``window_seconds`` (a registry
+    per process); pause and step never ask, so they stay instant. A chunk's cost is the thread's
+    CPU time between ``next_epochs`` and ``record`` (``cpu_clock``): wall time under load counts
+    the other sessions' work too, and would shrink every chunk to one epoch.
+    """
+
+    _registry: dict[int, float] = {}      # id(pacer) -> when it last asked, for this process
+    _lock = threading.Lock()
+
+    def __init__(self, target_seconds: float = 0.04, max_epochs: int = 500,
+                 round_seconds: float = 0.25, window_seconds: float = 3.0,
+                 playing: dict[int, float] | None = None, clock=time.monotonic,
+                 cpu_clock=time.thread_time):
         self.target_seconds, self.max_epochs = target_seconds, max_epochs
+        self.round_seconds, self.window_seconds = round_seconds, window_seconds
+        self.playing = ChunkPacer._registry if playing is None else playing
+        self.clock, self.cpu_clock = clock, cpu_clock
         self.seconds_per_epoch_: float | None = None
+        self._cpu_start: float | None = None
+
+    def playing_now(self) -> int:
+        """Mark this session as playing; the sessions playing in this process, itself included."""
+        now = self.clock()
+        with self._lock:
+            self.playing[id(self)] = now
+            for key in [k for k, t in self.playing.items() if now - t > self.window_seconds]:
+                del self.playing[key]
+            return len(self.playing)
+
+    def chunk_seconds(self, playing: int) -> float:
+        """The training time one chunk aims at with ``playing`` sessions playing."""
+        return min(self.target_seconds, self.round_seconds / max(1, playing))
 
     def next_epochs(self) -> int:
+        share = self.chunk_seconds(self.playing_now())
+        self._cpu_start = self.cpu_clock() if self.cpu_clock else None
         if self.seconds_per_epoch_ is None:
             return 1
-        return int(min(self.max_epochs, max(1, self.target_seconds / self.seconds_per_epoch_)))
+        return int(min(self.max_epochs, max(1, share / self.seconds_per_epoch_)))
 
     def record(self, epochs: int, seconds: float) -> None:
+        """Learn the cost of an epoch from a chunk: its CPU time when the pacer timed it, else
+        the ``seconds`` given."""
+        if self._cpu_start is not None:
+            seconds, self._cpu_start = self.cpu_clock() - self._cpu_start, None
         if epochs <= 0:
             return
         per_epoch = max(seconds / epochs, 1e-6)
         old = self.seconds_per_epoch_
         self.seconds_per_epoch_ = per_epoch if old is None else 0.5 * old + 0.5 * per_epoch
 
+    def leave(self) -> None:
+        """Stop counting this session as playing (before its window runs out)."""
+        with self._lock:
+            self.playing.pop(id(self), None)
+
     def __repr__(self) -> str:
-        return f"ChunkPacer(target_seconds={self.target_seconds}, next={self.next_epochs()})"
+        return (f"ChunkPacer(target_seconds={self.target_seconds}, "
+                f"round_seconds={self.round_seconds}, playing={len(self.playing)})")
 
 
 class PlaygroundSession:

@@ -13,18 +13,18 @@ import math
 import streamlit as st
 
 from nnplay.lessons import playground as pg
-from nnplay.lessons.playground import export as codegen
 from nnplay.plots import playground as plots
 from nnplay.plots import raster
 from nnplay.train import lr_schedule_preview
-from nnplay.ui import cache
 from nnplay.ui import workspace as ui_workspace
 from nnplay.ui.playground_controls import (
     bump,
     current_settings,
     data_controls,
+    export_and_share,
     feature_controls,
     network_controls,
+    raw_dataset,
     restore_state,
     training_controls,
 )
@@ -45,7 +45,7 @@ def current_session(settings: pg.PlaygroundSettings) -> pg.PlaygroundSession:
             session.update_training(settings)
             return session
         notice = f"New network at epoch 0: {'; '.join(changed)}."
-    raw = cache.load_dataset(settings.dataset, **settings.dataset_params())
+    raw = raw_dataset(settings)
     session = pg.PlaygroundSession(settings, raw)
     st.session_state.update(pg_session=session, pg_playing=False, pg_saved=None)
     if notice:
@@ -172,7 +172,7 @@ def live_view() -> None:
 
 
 def extras(settings: pg.PlaygroundSettings) -> None:
-    """The objective, schedule preview, snapshot differences and the code export."""
+    """The objective, schedule preview, snapshot differences, exports and exercise links."""
     st.latex(pg.objective_latex(settings))
     with st.expander("Learning-rate schedule"):
         rates = lr_schedule_preview(settings.train_config())
@@ -181,11 +181,7 @@ def extras(settings: pg.PlaygroundSettings) -> None:
         changes = pg.settings_diff(snap.settings, settings)
         st.caption(f"Snapshot {snap.label} (best epoch {snap.best_epoch}); now: "
                    f"{'; '.join(changes) or 'same settings'}")
-    script = codegen.export_script(settings)
-    st.download_button("Export as a PyTorch script", script, file_name="playground_experiment.py",
-                       mime="text/x-python", key="pg_export")
-    with st.expander("The exported script"):
-        st.code(script, language="python")
+    export_and_share(settings)     # script and notebook downloads, the exercise builder
 
 
 restore_state()

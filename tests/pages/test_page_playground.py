@@ -218,3 +218,66 @@ def test_epoch_zero_shows_the_untrained_loss_and_saving_says_so(page):
     page.button(key="pg_save").click().run()
     assert any("Saved “Playground gauss” (epoch 1)" in t.value for t in page.toast)
     assert page.session_state["nnplay_workspace"].list()[0].train_config.epochs == 1
+
+
+# ---- beyond TF Playground: your own CSV, locked controls, exercise links ----------------------
+def moons_csv(n: int = 200) -> bytes:
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n, noise=0.1, random_state=0)
+    rows = ["height,weight,kind"] + [f"{1000 + 50 * a:.4f},{0.01 * b:.6f},{'ab'[c]}"
+                                     for (a, b), c in zip(X, y)]
+    return "\n".join(rows).encode()
+
+
+def test_uploaded_csv_trains_and_a_bad_file_keeps_the_page_running():
+    at = open_page()
+    at.selectbox(key="pg_dataset").set_value(pg.UPLOAD).run()
+    assert not at.exception and any("Upload a CSV" in i.value for i in at.info)
+    at.file_uploader(key="pg_csv_file").upload("moons.csv", moons_csv(), "text/csv").run()
+    assert not at.exception
+    assert at.selectbox(key="pg_csv_x1").value == "height"
+    assert at.selectbox(key="pg_csv_label").value == "kind"
+    session = at.session_state["pg_session"]
+    assert session.settings.dataset == pg.UPLOAD and session.raw.class_names == ["a", "b"]
+    assert any("standardised" in c.value for c in at.caption)
+    for _ in range(3):
+        at.button(key="pg_step").click().run()
+    assert epoch(at) == 3 and not at.exception
+    assert url(at, "dataset") == "upload" and url(at, "upload").startswith("moons.csv")
+    # the link names the file; opening it says a link cannot carry one and shows built-in data
+    shared = open_page(**{k: url(at, k) for k in ("dataset", "upload", "lr")})
+    assert shared.session_state["pg_session"].settings.dataset == "circle"
+    assert any("cannot carry a file" in w.value for w in shared.warning)
+    # a file with one numeric column: a message, and the uploaded moons stay in use
+    bad = b"name,size,kind\n" + b"".join(f"n{i},{i},a\n".encode() for i in range(20))
+    at.file_uploader(key="pg_csv_file").upload("bad.csv", bad, "text/csv").run()
+    assert not at.exception and any("two numeric columns" in e.value for e in at.error)
+    assert at.session_state["pg_session"].settings.dataset == pg.UPLOAD
+    # x2 chosen as the label too: a message, built-in data meanwhile, nothing raised
+    at.selectbox(key="pg_csv_label").set_value("weight").run()
+    assert not at.exception and any("three different columns" in e.value for e in at.error)
+    assert at.session_state["pg_session"].settings.dataset == "circle"
+
+
+def test_locked_controls_show_their_value_read_only():
+    at = open_page(dataset="xor", lr="0.1", batch_size="0", hidden="5,3",
+                   hide="lr,batch_size,hidden,features")
+    captions = " ".join(c.value for c in at.caption)
+    assert "Learning rate: **0.1** (set by your instructor)" in captions
+    assert "Batch size: **full batch**" in captions and "5, 3 neurons" in captions
+    assert "X₁, X₂" in captions
+    assert not [b for b in at.button if b.key == "pg_add_layer"]
+
+
+def test_an_unknown_hide_name_lists_the_valid_ones_and_the_builder_makes_a_link():
+    at = open_page(hide="lr,learningRate")
+    (warning,) = [w.value for w in at.warning if "hide" in w.value]
+    assert "'learningRate'" in warning and "activation" in warning and "reg_rate" in warning
+    assert at.session_state["pg_hide"] == {"lr"}
+    at.multiselect(key="pg_lock").set_value(["activation", "lr"]).run()
+    link = [c.value for c in at.code if "hide=" in c.value]
+    assert link and "hide=activation%2Clr" in link[0] and "dataset=circle" in link[0]
+    assert any("hide=" in m.value for m in at.markdown)
+    downloads = [e for e in at.get("download_button")]
+    assert len(downloads) >= 2

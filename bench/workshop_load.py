@@ -151,7 +151,7 @@ class Learner:
             self.page_hash = msg.navigation.page_script_hash
         elif kind == "page_info_changed":   # the page rewrote the URL: send it back, as a tab does
             self.query = msg.page_info_changed.query_string
-        elif kind == "script_finished" and self.play_id:
+        elif kind == "script_finished" and self.play_id and msg.script_finished == 0:
             self.ready.set()      # (the first run can end early: st.navigation reruns it)
         elif kind == "auto_rerun" and msg.auto_rerun.fragment_id not in self.timers:
             rerun = msg.auto_rerun
@@ -182,7 +182,8 @@ class Learner:
     async def start(self, timeout: float) -> None:
         """Open the page and press Play."""
         self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/_stcore/stream",
-                                           subprotocols=["streamlit"], max_size=2**24)
+                                           subprotocols=["streamlit"], max_size=2**24,
+                                           open_timeout=timeout)
         self.spawn(self.reader())
         await self.send_rerun()
         try:

@@ -13,8 +13,8 @@ import math
 import streamlit as st
 
 from nnplay.lessons import playground as pg
+from nnplay.lessons.playground import view as pgview
 from nnplay.plots import playground as plots
-from nnplay.plots import raster
 from nnplay.train import lr_schedule_preview
 from nnplay.ui import workspace as ui_workspace
 from nnplay.ui.playground_controls import (
@@ -28,8 +28,10 @@ from nnplay.ui.playground_controls import (
     restore_state,
     training_controls,
 )
+from nnplay.ui.playground_view import edit_in_state, playground_view
 
 REFRESH_S = 0.05      # the live view redraws this often while playing
+VIEW_KEY = "pg_view"
 
 
 def current_session(settings: pg.PlaygroundSettings) -> pg.PlaygroundSession:
@@ -106,6 +108,18 @@ def run_buttons(session: pg.PlaygroundSession) -> None:
     cols[4].button("Save to workspace", key="pg_save", on_click=save_to_workspace)
 
 
+def apply_edit() -> None:
+    """The view reported a weight or bias the learner typed: set it on the model (training,
+    if playing, goes on from it) and say what changed."""
+    edit = edit_in_state(VIEW_KEY)
+    if not edit:
+        return
+    try:
+        st.session_state.pg_edit_message = pgview.apply_edit(st.session_state.pg_session, edit)
+    except ValueError as err:
+        st.session_state.pg_edit_message = f"Not changed: {err}"
+
+
 def shown(value: float | None, digits: int) -> str:
     """A metric for a person: '–' before it exists, 'diverged' when not finite."""
     if value is None:
@@ -123,7 +137,7 @@ def live_view() -> None:
     if st.session_state.pg_playing and session.trainer.done:
         set_playing(False)
         st.rerun()            # a full run stops the timer and shows why training ended
-    s, trainer, raw = session.settings, session.trainer, session.raw
+    s, trainer = session.settings, session.trainer
     history = trainer.curve_history()   # epoch 0 first: the untrained network's loss
     metrics = pg.last_metrics(history)
     cols = st.columns(4)
@@ -134,38 +148,11 @@ def live_view() -> None:
     cols[3].metric(score[0], shown(metrics.get(score[1]), 3))
     if trainer.done:
         st.info(pg.end_message(session))
-    xlim, ylim = pg.plane_limits(raw)
-    grid = pg.output_grid(session.model, s.features, xlim, ylim, s.problem)
-    left, right = st.columns([3, 2])
-    test = (raw.X_test, raw.y_test) if s.show_test else (None, None)
-    n_out = session.dataset.n_outputs
-    # While playing, the maps are images (cheap for the browser to redraw several times a
-    # second); paused, they are interactive figures with hover values.
-    live = st.session_state.pg_playing
-    if live:
-        left.image(raster.output_image(grid.xs, grid.ys, grid.output, s.problem, raw.X_train,
-                                       raw.y_train, *test, n_classes=n_out, discretize=s.discretize),
-                   width=360, caption="Output over the input plane (pause to hover for values)")
-    else:
-        left.plotly_chart(plots.output_heatmap_figure(
-            grid.xs, grid.ys, grid.output, s.problem, raw.X_train, raw.y_train, *test,
-            n_classes=n_out, discretize=s.discretize), key="pg_output_fig")
-    sizes = [len(s.features), *s.hidden, n_out]
-    outputs = raw.class_names or ["output"]
-    weights = pg.network_weights(session.model)
-    if live:
-        net = raster.network_image(sizes, weights)
-        right.image(net, width=int(net.shape[1]), caption="The network: inputs left, outputs "
-                    "right; edge width |w|, blue w > 0, orange w < 0")
-    else:
-        right.plotly_chart(plots.network_figure(sizes, weights, session.dataset.feature_names,
-                                                outputs), key="pg_network_fig")
-    if s.hidden and live:
-        maps = raster.neuron_maps_image(grid.neurons)
-        right.image(maps, width=int(maps.shape[1]),
-                    caption="Hidden neurons over the input plane, a column per layer")
-    elif s.hidden:
-        right.plotly_chart(plots.neuron_maps_figure(grid.neurons, s.hidden), key="pg_neurons_fig")
+    # The network, its nodes' maps and the output, drawn in the browser from plain numbers
+    # (no images to fetch); hover shows values, a click on an edge or bias edits it.
+    playground_view(pgview.view_payload(session), key=VIEW_KEY, on_edit=apply_edit)
+    if st.session_state.get("pg_edit_message"):
+        st.caption(st.session_state.pg_edit_message)
     snaps = [(snap.label, snap.history) for snap in st.session_state.pg_snapshots]
     best = pg.best_epoch(history[1:])   # a trained epoch, as early stopping would keep
     st.plotly_chart(plots.loss_curves_figure(history, snaps, best), key="pg_loss_fig")

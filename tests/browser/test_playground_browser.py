@@ -1,6 +1,8 @@
 """The Playground in Chromium: play, pause, step, export, a sidebar round trip that keeps
 every setting and the trained network, and a learning-rate change while playing."""
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -19,7 +21,8 @@ def test_play_pause_step_and_export(page, app_url, idle):
     page.wait_for_timeout(2500)
     running = epoch(page)
     assert running > 0
-    assert page.locator('[data-testid="stImage"]').count() >= 2   # live maps as images
+    assert page.locator('[data-testid="stImage"]').count() == 0   # live maps drawn in the page
+    assert page.locator("canvas.pgv-out-canvas").count() == 1
     page.get_by_role("button", name="⏸ Pause").click()
     page.get_by_role("button", name="▶ Play").wait_for()
     idle(page)
@@ -29,7 +32,7 @@ def test_play_pause_step_and_export(page, app_url, idle):
     page.get_by_role("button", name="Step one epoch").click()
     idle(page)
     assert epoch(page) == paused + 1
-    assert page.locator(".js-plotly-plot").count() >= 3            # interactive figures when paused
+    assert page.locator("canvas.pgv-net-canvas").count() == 1       # the same view when paused
     with page.expect_download() as download:
         page.get_by_role("button", name="Export as a PyTorch script").click()
     script = open(download.value.path()).read()
@@ -133,4 +136,58 @@ def test_a_learning_rate_change_while_playing_keeps_the_epoch_count(page, app_ur
     page.get_by_role("button", name="▶ Play").wait_for()
     idle(page)
     assert slider_value(page, "Learning rate") == "0.1"
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+DRAWN_PIXELS = """canvas => {
+  // Pixels that are neither blank nor white: the canvas was drawn on.
+  const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let drawn = 0;
+  for (let k = 0; k < px.length; k += 4) {
+    if (px[k + 3] > 0 && (px[k] < 250 || px[k + 1] < 250 || px[k + 2] < 250)) drawn++;
+  }
+  return drawn / (px.length / 4);
+}"""
+
+
+def test_the_view_is_drawn_in_the_browser_without_media_and_an_edge_edit_changes_the_output(
+        page, app_url, idle):
+    failed = []
+    page.on("response", lambda r: failed.append(r.url) if "/media/" in r.url
+            and "/static/" not in r.url and r.status >= 400 else None)
+    page.goto(f"{app_url}/playground?dataset=xor&hidden=4,2&lr=0.03")
+    idle(page, timeout_s=120)
+    out, net = page.locator("canvas.pgv-out-canvas"), page.locator("canvas.pgv-net-canvas")
+    assert out.evaluate(DRAWN_PIXELS) > 0.5 and net.evaluate(DRAWN_PIXELS) > 0.05
+    view = page.locator("div.pgv")
+    draws = int(view.get_attribute("data-draws"))
+    page.get_by_role("button", name="▶ Play").click()
+    page.wait_for_timeout(5000)
+    page.get_by_role("button", name="⏸ Pause").click()
+    page.get_by_role("button", name="▶ Play").wait_for()
+    idle(page)
+    assert failed == []                                     # no media request failed while playing
+    assert int(view.get_attribute("data-draws")) > draws + 2    # it redrew while playing
+    assert int(view.get_attribute("data-epoch")) == epoch(page) > 0
+
+    data = "el => el.__pgv.data"
+    before = view.evaluate(data)
+    layer, i, j, x, y = [e for e in json.loads(net.get_attribute("data-edges")) if e[0] == 2][0]
+    box = net.bounding_box()
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    assert page.locator("div.pgv-tip").inner_text().startswith("Weight ")   # hover shows it
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    editor = page.locator("div.pgv-edit input")
+    editor.fill("5")
+    editor.press("Enter")
+    page.wait_for_function(f"""() => {{
+        const el = [...document.querySelectorAll('*')].map(e => e.shadowRoot)
+          .filter(Boolean).map(r => r.querySelector('div.pgv')).find(Boolean);
+        return el && el.__pgv.data.weights[{layer}][{j}][{i}] === 5;
+    }}""")
+    idle(page)
+    after = view.evaluate(data)
+    assert after["epoch"] == before["epoch"]                # paused: only the edit changed it
+    assert max(abs(a - b) for a, b in zip(after["output"], before["output"])) > 0.01
+    assert page.get_by_text("Weight neuron").count() == 1   # the page says what changed
     assert page.locator('[data-testid="stException"]').count() == 0

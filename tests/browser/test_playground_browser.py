@@ -191,3 +191,42 @@ def test_the_view_is_drawn_in_the_browser_without_media_and_an_edge_edit_changes
     assert max(abs(a - b) for a, b in zip(after["output"], before["output"])) > 0.01
     assert page.get_by_text("Weight neuron").count() == 1   # the page says what changed
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_an_uploaded_csv_trains_on_the_plane(page, app_url, idle, tmp_path):
+    from urllib.parse import unquote_plus
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(200, 2))
+    rows = ["height,weight,kind"] + [f"{170 + 10 * a:.2f},{70 + 5 * b:.2f},{'ab'[int(a * b > 0)]}"
+                                     for a, b in points]
+    csv = tmp_path / "people.csv"
+    csv.write_text("\n".join(rows))
+    page.goto(f"{app_url}/playground?hidden=6,6&lr=0.1&features=x1,x2,x1x2")
+    idle(page, timeout_s=120)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stSelectbox"]').first.click()     # the Dataset selectbox
+    page.get_by_role("option", name="your CSV (upload)").click()
+    idle(page)
+    uploader = sidebar.locator('[data-testid="stFileUploader"]').filter(has_text="Your CSV")
+    uploader.locator('input[type="file"]').set_input_files(str(csv))
+    idle(page)
+    assert sidebar.get_by_text("x1 column").count() == 1
+    for _ in range(3):
+        page.get_by_role("button", name="Step one epoch").click()
+        idle(page)
+    assert epoch(page) == 3
+    page.get_by_role("button", name="▶ Play").click()
+    page.wait_for_timeout(2000)
+    page.get_by_role("button", name="⏸ Pause").click()
+    page.get_by_role("button", name="▶ Play").wait_for()
+    idle(page)
+    assert epoch(page) > 3
+    assert "upload=people.csv: height, weight → kind" in unquote_plus(page.url)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    # the whole page, for a person to look at (Streamlit's main area scrolls inside)
+    page.set_viewport_size({"width": 1400, "height": 3000})
+    idle(page)
+    page.screenshot(path=str(tmp_path / "playground_upload.png"), full_page=True)

@@ -102,7 +102,7 @@ function setupCanvas(canvas, w, h) {
 // The network's geometry: node boxes, bias boxes and sampled edge curves, for drawing and hits.
 function layout(d, maxWidth) {
   const sizes = d.sizes, L = sizes.length, tallest = Math.max(...sizes);
-  const gap = Math.max(16, Math.min(44, 460 / tallest)), box = Math.round(gap * 0.72);
+  const gap = Math.max(16, Math.min(56, 400 / tallest)), box = Math.round(gap * 0.72);
   const left = 64, right = 20, top = 26;
   const step = Math.min(130, Math.max(70, (maxWidth - left - right - box) / Math.max(1, L - 1)));
   const width = left + right + box + step * (L - 1), height = top + gap * tallest + 8;

@@ -136,3 +136,11 @@ def test_the_page_draws_the_view_as_one_component_while_playing_and_paused():
         assert payload["epoch"] == at.session_state["pg_session"].epoch
         assert payload["sizes"] == [2, 4, 2, 2]
         assert len(at.get("imgs")) == 0              # nothing for the browser to fetch
+
+
+def test_a_large_network_gets_smaller_node_maps_to_keep_the_message_small():
+    big = pg.PlaygroundSession(pg.PlaygroundSettings(dataset="spiral", hidden=(8,) * 6,
+                                                     features=tuple(pg.FEATURES)))
+    p = view.view_payload(big)
+    assert p["node_res"] == (view.RESOLUTION - 1) // (2 * view.NODE_STEP) + 1
+    assert len(json.dumps(p)) < 60_000

@@ -26,6 +26,7 @@ from nnplay.lessons.playground.settings import _check
 
 RESOLUTION = 49        # the output map's grid (49 x 49); the browser upsamples it smoothly
 NODE_STEP = 3          # a node's map takes every 3rd grid point: 17 x 17 over the same plane
+MANY_NEURONS = 16      # past this many hidden neurons, nodes are small: 9 x 9 maps (every 6th)
 # Decimal digits per kind of value: enough for what is shown (a colour, or a value on hover).
 DIGITS = {"output": 3, "maps": 2, "weights": 3, "points": 2}
 MAX_WEIGHT = 100.0     # larger typed weights are refused: they only make the network diverge
@@ -41,13 +42,17 @@ def rounded(values, digits: int) -> list:
 
 
 def view_payload(session: PlaygroundSession, resolution: int = RESOLUTION,
-                 node_step: int = NODE_STEP) -> dict:
+                 node_step: int | None = None) -> dict:
     """Everything the view draws for the session as it is now, as JSON-ready lists.
 
     Grids are row-major with row 0 at the bottom of the plane (y = ylim[0]), as output_grid
-    returns them; ``weights[l][j]`` holds the weights into neuron j of layer l + 1 from each
+    returns them; node maps take every ``node_step``-th point (by default NODE_STEP, twice that
+    for a network with more than MANY_NEURONS hidden neurons, whose nodes are drawn small); ``weights[l][j]`` holds the weights into neuron j of layer l + 1 from each
     neuron i of layer l (PyTorch's (out, in) layout).
     """
+    if node_step is None:
+        many = sum(session.settings.hidden) > MANY_NEURONS
+        node_step = 2 * NODE_STEP if many else NODE_STEP
     _check((resolution - 1) % node_step == 0,
            f"node_step ({node_step}) must divide resolution - 1 ({resolution - 1}) so the "
            "nodes' maps span the whole plane.")

@@ -135,8 +135,8 @@ def test_train_one_on_the_spot_and_explain_it():
     at.run()
     assert not at.exception
     ws = at.session_state["nnplay_workspace"]
-    assert len(ws) == 1 and ws.list()[0].lesson == "explain"
-    assert ws.list()[0].train_config.epochs == 10
+    newest = ws.list()[0]   # an earlier auto-started run on iris may also have finished
+    assert newest.lesson == "explain" and newest.train_config.epochs == 10
     assert len(at.get("plotly_chart")) >= 2   # the waterfall and LIME's weights
     assert "E[f(X)]" in at.latex[0].value
 

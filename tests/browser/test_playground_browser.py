@@ -73,8 +73,9 @@ def go_to(page, title: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
 
 
-def test_a_sidebar_round_trip_keeps_settings_url_and_the_trained_network(page, app_url, idle):
-    page.goto(f"{app_url}/playground?dataset=gauss&hidden=3&lr=0.1&train_pct=70&batch_size=32"
+def test_a_sidebar_round_trip_keeps_settings_url_and_the_trained_network(
+        page, fresh_app_url, idle):
+    page.goto(f"{fresh_app_url}/playground?dataset=gauss&hidden=3&lr=0.1&train_pct=70&batch_size=32"
               "&features=x1,x2,sin_x1")
     idle(page, timeout_s=120)
     page.get_by_role("button", name="▶ Play").click()
@@ -117,8 +118,8 @@ def test_a_sidebar_round_trip_keeps_settings_url_and_the_trained_network(page, a
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_a_learning_rate_change_while_playing_keeps_the_epoch_count(page, app_url, idle):
-    page.goto(f"{app_url}/playground?dataset=xor&hidden=4,4&lr=0.03")
+def test_a_learning_rate_change_while_playing_keeps_the_epoch_count(page, fresh_app_url, idle):
+    page.goto(f"{fresh_app_url}/playground?dataset=xor&hidden=4,4&lr=0.03")
     idle(page, timeout_s=120)
     page.get_by_role("button", name="▶ Play").click()
     page.wait_for_timeout(2500)
@@ -126,8 +127,9 @@ def test_a_learning_rate_change_while_playing_keeps_the_epoch_count(page, app_ur
     assert before > 0
     page.evaluate(RECORD_EPOCHS)
     lr = page.locator('[data-testid="stSlider"]').filter(has_text="Learning rate")
+    lr.get_by_role("slider").focus()
     lr.get_by_role("slider").press("ArrowRight")                    # 0.03 -> 0.1
-    page.wait_for_function("() => location.search.includes('lr=0.1')")
+    page.wait_for_function("() => location.search.includes('lr=0.1')", timeout=120_000)
     page.wait_for_timeout(1500)
     shown = [int(text.replace(",", "")) for text in page.evaluate("() => window.__epochs")]
     assert min(shown) >= before and shown[-1] > before              # on from where it was
@@ -151,11 +153,11 @@ DRAWN_PIXELS = """canvas => {
 
 
 def test_the_view_is_drawn_in_the_browser_without_media_and_an_edge_edit_changes_the_output(
-        page, app_url, idle):
+        page, fresh_app_url, idle):
     failed = []
     page.on("response", lambda r: failed.append(r.url) if "/media/" in r.url
             and "/static/" not in r.url and r.status >= 400 else None)
-    page.goto(f"{app_url}/playground?dataset=xor&hidden=4,2&lr=0.03")
+    page.goto(f"{fresh_app_url}/playground?dataset=xor&hidden=4,2&lr=0.03")
     idle(page, timeout_s=120)
     out, net = page.locator("canvas.pgv-out-canvas"), page.locator("canvas.pgv-net-canvas")
     assert out.evaluate(DRAWN_PIXELS) > 0.5 and net.evaluate(DRAWN_PIXELS) > 0.05
@@ -193,7 +195,7 @@ def test_the_view_is_drawn_in_the_browser_without_media_and_an_edge_edit_changes
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_an_uploaded_csv_trains_on_the_plane(page, app_url, idle, tmp_path):
+def test_an_uploaded_csv_trains_on_the_plane(page, fresh_app_url, idle, tmp_path):
     from urllib.parse import unquote_plus
 
     import numpy as np
@@ -204,10 +206,12 @@ def test_an_uploaded_csv_trains_on_the_plane(page, app_url, idle, tmp_path):
                                      for a, b in points]
     csv = tmp_path / "people.csv"
     csv.write_text("\n".join(rows))
-    page.goto(f"{app_url}/playground?hidden=6,6&lr=0.1&features=x1,x2,x1x2")
+    page.goto(f"{fresh_app_url}/playground?hidden=6,6&lr=0.1&features=x1,x2,x1x2")
     idle(page, timeout_s=120)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.locator('[data-testid="stSelectbox"]').first.click()     # the Dataset selectbox
+    sidebar.locator('[data-testid="stSelectbox"]').filter(
+        has=page.get_by_text("Dataset", exact=True)).click()           # the Dataset selectbox
+    page.keyboard.type("your CSV")   # the list scrolls: filter it to the one option
     page.get_by_role("option", name="your CSV (upload)").click()
     idle(page)
     uploader = sidebar.locator('[data-testid="stFileUploader"]').filter(has_text="Your CSV")

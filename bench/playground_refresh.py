@@ -10,16 +10,17 @@ Target from the Playground issue: >= 5 refreshes per second; pause effective wit
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from appserver import start_streamlit  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking"]
@@ -33,22 +34,8 @@ def free_port() -> int:
 
 
 def start_server(port: int, log) -> subprocess.Popen:
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-           "NNPLAY_DB": str(Path(tempfile.mkdtemp()) / "runs.sqlite")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "pages" / "playground.py"),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("the streamlit server did not start within 90 s")
+    return start_streamlit(ROOT / "pages" / "playground.py", ROOT, port,
+                           Path(tempfile.mkdtemp()) / "runs.sqlite", log, timeout_s=90)
 
 
 def read_epoch(page) -> int:

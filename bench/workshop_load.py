@@ -30,10 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import websockets
+from appserver import start_streamlit  # noqa: E402
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -55,25 +56,11 @@ def free_port() -> int:
 
 
 def start_server(root: Path, port: int, workdir: Path) -> subprocess.Popen:
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-           "NNPLAY_DB": str(workdir / "runs.sqlite")}
-    log = open(workdir / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200:
-                return proc
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"the streamlit server did not start; see {workdir / 'server.log'}")
+    try:
+        return start_streamlit(root / "app.py", root, port, workdir / "runs.sqlite",
+                               open(workdir / "server.log", "wb"))
+    except RuntimeError as err:
+        raise RuntimeError(f"{err}; see {workdir / 'server.log'}") from None
 
 
 def cpu_seconds(pid: int) -> float:

@@ -22,7 +22,7 @@ from nnplay.train.config import TrainConfig
 # lesson's page name, or where else the work was done.
 LESSON_IDS = ("neuron", "backprop", "optimizers", "gradients", "playground", "training_lab",
               "cnn", "sequences", "transformer", "architectures", "evaluate", "explain",
-              "bias_audit", "robustness")
+              "bias_audit", "robustness", "compression", "export", "monitoring")
 OTHER_SOURCES = ("cli", "notebook", "upload")
 SOURCES = LESSON_IDS + OTHER_SOURCES
 STATUSES = ("completed", "early_stopped", "stopped", "diverged", "paused", "uploaded")

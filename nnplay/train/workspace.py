@@ -55,6 +55,9 @@ class WorkspaceModel:
     model: nn.Module = field(repr=False)
     dataset: Dataset = field(repr=False)
     pinned: bool = False
+    # What later lessons measured on this model, by lesson id ("bias_audit", "robustness",
+    # "compression", ...): plain JSON-able summaries, read by the model card.
+    findings: dict[str, dict] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -185,6 +188,14 @@ class Workspace:
         return victims
 
     # ---- reading and managing ---------------------------------------------------------------------
+    def add_finding(self, name: str, lesson: str, summary: dict) -> None:
+        """Keep what ``lesson`` measured on model ``name`` (replacing its earlier finding)."""
+        from nnplay.train.record import SOURCES, _plain
+
+        if lesson not in SOURCES:
+            raise ValueError(f"unknown lesson {lesson!r}; one of {', '.join(SOURCES)}.")
+        self.get(name).findings[lesson] = _plain(dict(summary))
+
     def get(self, name: str) -> WorkspaceModel:
         if name not in self._models:
             raise KeyError(f"No model named {name!r} in this session.")

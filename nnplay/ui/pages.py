@@ -65,6 +65,12 @@ LESSONS: tuple[Lesson, ...] = (
            "Group metrics, fairness gaps with confidence intervals, and mitigation."),
     Lesson("Responsible AI", "Robustness", "pages/robustness.py", ":material/shield:",
            "Corruptions and adversarial examples, and what adversarial training buys."),
+    Lesson("Production", "Compression", "pages/compression.py", ":material/compress:",
+           "Quantization and pruning, measured: size, latency and accuracy on a Pareto chart."),
+    Lesson("Production", "Export", "pages/export.py", ":material/ios_share:",
+           "ONNX and torch.export, verified against PyTorch, with a model card to download."),
+    Lesson("Production", "Monitoring", "pages/monitoring.py", ":material/monitor_heart:",
+           "A simulated production stream: drift tests, delayed labels, alerts and retraining."),
 )
 
 

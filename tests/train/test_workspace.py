@@ -120,3 +120,13 @@ def test_default_spec_suits_the_data():
     assert default_spec(data.load("reverse_sequence", n=50)).family == "transformer"
     with pytest.raises(ValueError, match="needs image data"):
         default_spec(data.load("iris"), "cnn")
+
+
+def test_findings_are_kept_per_lesson_and_checked():
+    moons = data.load("moons", n=100, seed=0)
+    ws = Workspace()
+    entry = ws.register(models.mlp(2, [4], 2), moons, MLP, "playground", name="m")
+    ws.add_finding("m", "bias_audit", {"gap": np.float32(0.25), "missing": float("nan")})
+    assert entry.findings == {"bias_audit": {"gap": 0.25, "missing": None}}
+    with pytest.raises(ValueError, match="unknown lesson"):
+        ws.add_finding("m", "nowhere", {})

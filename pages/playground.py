@@ -153,6 +153,8 @@ def live_view() -> None:
     playground_view(pgview.view_payload(session), key=VIEW_KEY, on_edit=apply_edit)
     if st.session_state.get("pg_edit_message"):
         st.caption(st.session_state.pg_edit_message)
+    if st.session_state.pg_playing:
+        return   # the view draws the live loss curve; the full chart below waits for a pause
     snaps = [(snap.label, snap.history) for snap in st.session_state.pg_snapshots]
     best = pg.best_epoch(history[1:])   # a trained epoch, as early stopping would keep
     st.plotly_chart(plots.loss_curves_figure(history, snaps, best), key="pg_loss_fig")

@@ -2,8 +2,9 @@
 
 A components-v2 component (inline HTML, CSS and JS; nothing fetched, no media files) that gets
 plain numbers from nnplay.lessons.playground.view.view_payload on every refresh and draws them
-on two canvases: the network, each node holding its own small map, edges whose width and colour
-follow the weights; and the output over the input plane with the data points. Hovering a node,
+on three canvases: the network, each node holding its own small map (an output unit: its class's
+probability), edges whose width and colour follow the weights; the output over the input plane
+with the data points; and the train and test loss from epoch 0. Hovering a node,
 a bias or an edge shows its value (a hovered node's map also fills the big canvas, as in TFP);
 clicking an edge or a bias opens a box to type a new value, reported as the ``edit`` state
 ``{"layer", "i", "j", "value", "bias", "n"}`` (n: a timestamp, so typing the same value twice
@@ -22,6 +23,7 @@ HTML = """
   <div class="pgv-out">
     <canvas class="pgv-out-canvas"></canvas>
     <div class="pgv-caption"></div>
+    <canvas class="pgv-loss-canvas"></canvas>
   </div>
   <div class="pgv-tip" hidden></div>
   <div class="pgv-edit" hidden><label></label><input type="number" step="0.01"></div>
@@ -34,6 +36,7 @@ CSS = """
 .pgv canvas { display: block; }
 .pgv-net-canvas { cursor: default; }
 .pgv-caption { margin-top: 4px; color: #666; max-width: 400px; }
+.pgv-loss-canvas { margin-top: 8px; }
 .pgv-tip { position: absolute; pointer-events: none; background: #fff; border: 1px solid #bbb;
            border-radius: 4px; padding: 3px 6px; box-shadow: 0 1px 4px rgba(0,0,0,.15);
            white-space: nowrap; z-index: 2; }
@@ -81,6 +84,43 @@ function outputColour(d) {
     if (d.discretize) t = t > 0 ? 1 : -1;
     return mix(white, diverging(t), 0.8);
   };
+}
+
+// An output unit's own map: P(class k), from white (0) to the class's colour (1).
+const classColour = (k) => (v) => v === null ? [200, 200, 200] : mix([255, 255, 255], CLASS[k % CLASS.length], v);
+
+// The loss chart, from epoch 0: train grey, test black, as in TFP; the numbers on top.
+function drawLoss(st) {
+  const c = st.data.loss, w = st.outSize + 22, h = 104, ctx = setupCanvas(st.loss, w, h);
+  ctx.clearRect(0, 0, w, h);
+  if (!c || !c.epoch.length || !c.train) return;
+  const top = 22, bottom = h - 16, left = 4, right = w - 40;
+  const series = [[c.train, '#888', 'Train loss'], [c.test, '#111', 'Test loss']].filter(s => s[0]);
+  let hi = 0; for (const [v] of series) for (const x of v) if (x !== null && isFinite(x)) hi = Math.max(hi, x);
+  hi = hi || 1;
+  const last = c.epoch[c.epoch.length - 1] || 1;
+  const px = (e) => left + (right - left) * e / last, py = (v) => bottom - (bottom - top) * Math.min(v, hi) / hi;
+  ctx.strokeStyle = '#ccc'; ctx.lineWidth = 1; ctx.strokeRect(left + 0.5, top + 0.5, right - left, bottom - top);
+  for (const [v, colour] of series) {
+    ctx.strokeStyle = colour; ctx.lineWidth = 1.5; ctx.beginPath();
+    let open = false;
+    v.forEach((x, n) => {
+      if (x === null || !isFinite(x)) { open = false; return; }
+      if (open) ctx.lineTo(px(c.epoch[n]), py(x)); else ctx.moveTo(px(c.epoch[n]), py(x));
+      open = true;
+    });
+    ctx.stroke();
+  }
+  ctx.font = '12px sans-serif'; ctx.textAlign = 'left';
+  let x = left;
+  for (const [v, colour, name] of series) {
+    const text = `${name} ${fmt(v[v.length - 1])}`;
+    ctx.fillStyle = colour; ctx.fillRect(x, 8, 12, 3); ctx.fillStyle = '#333'; ctx.fillText(text, x + 16, 14);
+    x += ctx.measureText(text).width + 32;
+  }
+  ctx.fillStyle = '#666'; ctx.font = '11px sans-serif';
+  ctx.fillText(+hi.toPrecision(3), right + 4, top + 8); ctx.fillText('0', right + 4, bottom);
+  ctx.fillText('epoch 0', left, h - 3); ctx.textAlign = 'right'; ctx.fillText(`${last.toLocaleString()}`, right, h - 3);
 }
 
 function scaled(values) {   // an input feature's map, shown on the same scale as TFP: |max| = 1
@@ -158,7 +198,8 @@ function drawNetwork(st) {
     let map = null;
     if (l === 0) map = mapCanvas(scaled(d.inputs[nd.k]), nr, diverging);
     else if (l < last) map = mapCanvas(d.neurons[l - 1][nd.k], nr, diverging);
-    else if (layer.length === 1 || d.task === 'classification') map = st.outMap;
+    else if (d.class_maps) map = mapCanvas(d.class_maps[nd.k], nr, classColour(nd.k));
+    else map = st.outMap;
     if (map) ctx.drawImage(map, nd.x, nd.y, nd.s, nd.s);
     const hot = st.hover && st.hover.kind !== 'edge' && st.hover.l === l && st.hover.k === nd.k;
     ctx.strokeStyle = hot ? '#000' : '#999'; ctx.lineWidth = hot ? 2 : 1;
@@ -259,7 +300,7 @@ function redraw(st) {
     const same = st.geo.edges.find(f => f.layer === e.layer && f.i === e.i && f.j === e.j);
     st.hover = same ? { kind: 'edge', e: same } : null;
   }
-  drawNetwork(st); drawOutput(st);
+  drawNetwork(st); drawOutput(st); drawLoss(st);
   if (st.hover && !st.tip.hidden) st.tip.textContent = describe(st, st.hover);
   st.root.dataset.epoch = d.epoch;
   st.root.dataset.draws = (+(st.root.dataset.draws || 0) + 1);
@@ -286,6 +327,7 @@ export default function (component) {
   const root = parentElement.querySelector('.pgv');
   if (!root.__pgv) {
     const st = { root, net: root.querySelector('.pgv-net-canvas'), out: root.querySelector('.pgv-out-canvas'),
+                 loss: root.querySelector('.pgv-loss-canvas'),
                  caption: root.querySelector('.pgv-caption'), tip: root.querySelector('.pgv-tip'),
                  editor: root.querySelector('.pgv-edit'), outSize: 380, hover: null, editing: null };
     root.__pgv = st;

@@ -144,3 +144,33 @@ def test_a_large_network_gets_smaller_node_maps_to_keep_the_message_small():
     p = view.view_payload(big)
     assert p["node_res"] == (view.RESOLUTION - 1) // (2 * view.NODE_STEP) + 1
     assert len(json.dumps(p)) < 60_000
+
+
+def test_each_output_unit_gets_its_own_class_probability_map(session):
+    session.run_chunk(epochs=30)
+    p = view.view_payload(session)
+    maps = np.array(p["class_maps"], dtype=float)
+    assert maps.shape == (2, p["node_res"] ** 2)
+    np.testing.assert_allclose(maps.sum(axis=0), 1.0, atol=0.02)   # P(orange) + P(blue)
+    assert not np.allclose(maps[0], maps[1], atol=0.05)         # two units, two different maps
+    grid = pg.output_grid(session.model, session.settings.features, *pg.plane_limits(session.raw),
+                          "classification", view.RESOLUTION)
+    np.testing.assert_allclose(maps[1], grid.probs[1][::view.NODE_STEP, ::view.NODE_STEP].ravel(),
+                               atol=6e-3)
+    regression = pg.PlaygroundSession(pg.PlaygroundSettings(problem="regression",
+                                                            dataset="plane", hidden=(3,)))
+    assert view.view_payload(regression)["class_maps"] is None
+
+
+def test_the_loss_curve_starts_at_epoch_0_and_stays_small(session):
+    assert view.view_payload(session)["loss"]["epoch"] == [0]     # the untrained network's loss
+    session.run_chunk(epochs=600)
+    curve = view.view_payload(session)["loss"]
+    assert curve["epoch"][0] == 0 and curve["epoch"][-1] == 600
+    assert len(curve["epoch"]) == view.CURVE_POINTS == len(curve["train"]) == len(curve["test"])
+    assert curve["epoch"] == sorted(set(curve["epoch"]))
+    history = session.trainer.curve_history()
+    assert curve["test"][-1] == pytest.approx(history[-1]["val_loss"], abs=1e-4)
+    hidden = pg.PlaygroundSession(pg.PlaygroundSettings(dataset="xor", hidden=(2,)))
+    hidden.run_chunk(epochs=2)
+    assert len(view.view_payload(hidden)["loss"]["train"]) == 3

@@ -257,7 +257,8 @@ class GridOutput:
 
     output: (res, res) P(positive class) for two classes, the predicted class for more, the
     value for regression; confidence: the winning class's probability (multi-class only);
-    neurons: one (n_neurons, res, res) array per hidden layer, after its activation.
+    neurons: one (n_neurons, res, res) array per hidden layer, after its activation;
+    probs: (n_classes, res, res) each class's probability (classification only).
     """
 
     xs: np.ndarray
@@ -265,6 +266,7 @@ class GridOutput:
     output: np.ndarray
     confidence: np.ndarray | None
     neurons: list[np.ndarray]
+    probs: np.ndarray | None = None
 
 
 @torch.no_grad()
@@ -277,28 +279,29 @@ def output_grid(model: models.MLP, features, xlim, ylim, task: str,
     ys = np.linspace(*ylim, resolution, dtype=np.float32)
     gx, gy = np.meshgrid(xs, ys)       # row i is y = ys[i], as a heatmap expects
     points = np.column_stack([gx.ravel(), gy.ravel()])
-    h = torch.as_tensor(transform_features(points, features))
-    was_training = model.training
-    model.eval()
-    neurons = []
-    with single_thread():
+    with single_thread():     # all of it: one op left on the shared pool costs milliseconds
+        h = torch.as_tensor(transform_features(points, features))
+        was_training = model.training
+        model.eval()
+        neurons = []
         for layer in model.layers:
             h = layer(h)
             if not isinstance(layer, (nn.Linear, nn.Flatten, nn.Dropout)):
                 neurons.append(h.T.reshape(-1, resolution, resolution).numpy().copy())
-    model.train(was_training)
-    confidence = None
-    if task == "regression":
-        output = h[:, 0].reshape(resolution, resolution).numpy()
-    else:
-        probs = torch.softmax(h, dim=-1)
-        if probs.shape[1] == 2:
-            output = probs[:, 1].reshape(resolution, resolution).numpy()
+        model.train(was_training)
+        confidence = class_maps = None
+        if task == "regression":
+            output = h[:, 0].reshape(resolution, resolution).numpy()
         else:
-            best, cls = probs.max(dim=-1)
-            output = cls.reshape(resolution, resolution).numpy().astype(np.float32)
-            confidence = best.reshape(resolution, resolution).numpy()
-    return GridOutput(xs, ys, output, confidence, neurons)
+            probs = torch.softmax(h, dim=-1)
+            class_maps = probs.T.reshape(-1, resolution, resolution).numpy().copy()
+            if probs.shape[1] == 2:
+                output = probs[:, 1].reshape(resolution, resolution).numpy()
+            else:
+                best, cls = probs.max(dim=-1)
+                output = cls.reshape(resolution, resolution).numpy().astype(np.float32)
+                confidence = best.reshape(resolution, resolution).numpy()
+    return GridOutput(xs, ys, output, confidence, neurons, class_maps)
 
 
 def network_weights(model: models.MLP) -> list[np.ndarray]:

@@ -30,6 +30,7 @@ MANY_NEURONS = 16      # past this many hidden neurons, nodes are small: 9 x 9 m
 # Decimal digits per kind of value: enough for what is shown (a colour, or a value on hover).
 DIGITS = {"output": 3, "maps": 2, "weights": 3, "points": 2}
 MAX_WEIGHT = 100.0     # larger typed weights are refused: they only make the network diverge
+CURVE_POINTS = 240     # the live loss chart gets at most this many epochs (evenly spaced)
 
 
 def rounded(values, digits: int) -> list:
@@ -76,6 +77,9 @@ def view_payload(session: PlaygroundSession, resolution: int = RESOLUTION,
         "inputs": [rounded(m, d["maps"]) for m in inputs],
         "neurons": [[rounded(m[::node_step, ::node_step], d["maps"]) for m in layer]
                     for layer in grid.neurons],
+        # each output unit's own map: P(class k) for a classifier (None: the output map)
+        "class_maps": None if grid.probs is None else
+        [rounded(m[::node_step, ::node_step], d["maps"]) for m in grid.probs],
         "sizes": [len(s.features), *s.hidden, int(dataset.n_outputs)],
         "input_names": list(dataset.feature_names),
         "output_names": list(raw.class_names or ["output"]),
@@ -85,8 +89,25 @@ def view_payload(session: PlaygroundSession, resolution: int = RESOLUTION,
         "train": _points(raw.X_train, raw.y_train),
         "test": _points(raw.X_test, raw.y_test) if s.show_test else None,
         "epoch": int(session.epoch),
+        "loss": loss_curve(session.trainer.curve_history()),
     }
     return payload
+
+
+def loss_curve(history: list[dict], points: int = CURVE_POINTS) -> dict:
+    """Train and test loss from epoch 0, thinned to at most ``points`` evenly spaced epochs
+    (the first and the last always kept), for the view's live loss chart."""
+    keep = np.unique(np.linspace(0, len(history) - 1, min(points, len(history))).round()
+                     .astype(int)) if history else np.array([], dtype=int)
+    rows = [history[i] for i in keep]
+
+    def column(key: str) -> list | None:
+        if not rows or key not in rows[-1]:
+            return None
+        return rounded([r.get(key, float("nan")) for r in rows], 4)
+
+    return {"epoch": [int(r["epoch"]) for r in rows], "train": column("loss"),
+            "test": column("val_loss")}
 
 
 def _points(X: np.ndarray, y: np.ndarray) -> dict:

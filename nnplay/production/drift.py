@@ -20,6 +20,11 @@ answer is "no" for shifts too small to matter, so KS alarms on everything. A dis
 scoring industry's index, is reported beside every test with its usual bands (below 0.1 stable,
 0.1 to 0.25 moderate, 0.25 and above a major shift). A dataset drifts when at least ``share``
 (default half) of its columns do. Missing and infinite values are left out of every test.
+
+Evidently's chi-squared is a goodness-of-fit test that takes the reference's shares as exact; it
+keeps its 5% false-alarm rate when the reference is much larger than the current sample, and
+alarms more often (about 20% for two samples of 200 rows) when it is not. This module keeps
+Evidently's test so its verdicts match, and says so where it is shown.
 """
 
 from __future__ import annotations

@@ -20,9 +20,12 @@ batch size) raises ``NotExportable``, a ValueError whose message says why in one
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
+import logging
 import re
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -35,6 +38,8 @@ from torch import nn
 
 FORMATS = {"onnx": ".onnx", "torch-export": ".pt2"}
 MIME = {"onnx": "application/octet-stream", "torch-export": "application/zip"}
+_NAMES = {"onnx": "ONNX", "torch-export": ".pt2"}
+_HOW = {"onnx": "to ONNX", "torch-export": "with torch.export"}
 TOLERANCE = 1e-4        # largest |exported - PyTorch| accepted for fp32 outputs
 EXPORT_BATCH = 4        # rows in the example the graph is traced with
 VERIFY_BATCHES = (1, 32)  # other batch sizes the reloaded file is run at (the batch stays open)
@@ -85,6 +90,11 @@ class ExportResult:
     def __repr__(self) -> str:
         return (f"ExportResult({self.format!r}, {self.size_bytes} bytes, "
                 f"max_abs_diff={self.max_abs_diff:.2e}, verified={self.verified})")
+
+
+def difference_text(value: float) -> str:
+    """The largest |exported - PyTorch| for a person: '0 (identical)' or '3.0e-08'."""
+    return "0 (identical)" if value == 0 else f"{value:.1e}"
 
 
 # ---- inputs ------------------------------------------------------------------------------------
@@ -143,22 +153,44 @@ def why_not_exportable(err: BaseException) -> str:
     if "Unsupported" in names or "not supported" in text:
         line = next((s for s in text.splitlines() if "not supported" in s), "")
         return f"it uses an operation the exporter does not support ({line.strip()[:160]})" + at
-    deepest = _ANSI.sub("", str(chain[-1])).strip().splitlines()
-    first = deepest[0][:200] if deepest else type(chain[-1]).__name__
-    return f"the exporter stopped with {type(chain[-1]).__name__}: {first}" + at
+    return f"the exporter stopped with {type(chain[-1]).__name__}: {_first_line(chain[-1])}" + at
+
+
+def _first_line(err: BaseException) -> str:
+    lines = _ANSI.sub("", str(err)).strip().splitlines()
+    return (lines[0][:200] if lines else "") or type(err).__name__
+
+
+_LOCK = threading.RLock()   # one export at a time: they share global warning and log settings
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the exporters' warnings and log lines (graph dumps on failure): the learner gets
+    one sentence instead (``why_not_exportable``)."""
+    loggers = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict)
+               if n.split(".")[0] in ("torch", "onnxscript", "onnx_ir")]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels):
+                lg.setLevel(level)
 
 
 def _export(fmt: str, build: Callable[[], bytes]) -> bytes:
     """Run an exporter quietly; its failures become NotExportable with the reason."""
     try:
-        with warnings.catch_warnings():   # the exporters warn about internals a learner can't fix
-            warnings.simplefilter("ignore")
+        with _LOCK, _quiet():
             data = build()
     except NotExportable:
         raise
     except Exception as err:  # the exporters raise many error types; all mean "cannot trace"
-        what = "to ONNX" if fmt == "onnx" else "with torch.export"
-        raise NotExportable(f"This model is not exportable {what} here because "
+        raise NotExportable(f"This model is not exportable {_HOW[fmt]} here because "
                             f"{why_not_exportable(err)}.") from err
     return data
 
@@ -236,13 +268,23 @@ def verify(model: nn.Module, fmt: str, data: bytes, X, batch_sizes: Sequence[int
     checks = []
     for n in dict.fromkeys(int(b) for b in batch_sizes):   # each size once, in order
         batch = rows_at(X, n)
-        with torch.no_grad():
-            expected = _outputs(net(_tensor(batch)))
+        try:
+            with torch.no_grad():
+                expected = _outputs(net(_tensor(batch)))
+        except Exception as err:  # the model's own code fails: not something export can fix
+            raise NotExportable(f"This model cannot be checked at a batch of {n} because "
+                                f"PyTorch itself fails on it ({_first_line(err)}); its forward() "
+                                "works for one batch size only.") from err
         if not all(np.all(np.isfinite(e)) for e in expected):
             raise ValueError("The model outputs NaN or infinity (its training diverged), so an "
                              "export cannot be checked; train it again with a lower learning "
                              "rate.")
-        got = run(batch)
+        try:
+            got = run(batch)
+        except Exception as err:  # onnxruntime and torch raise their own error types
+            raise NotExportable(f"The exported {_NAMES[fmt]} file fails on a batch of {n} rows "
+                                f"({_first_line(err)}): the export fixed the batch "
+                                "size.") from err
         if len(got) != len(expected) or any(g.shape != e.shape for g, e in zip(got, expected)):
             raise ValueError(f"The exported file returned outputs shaped "
                              f"{[g.shape for g in got]} for a batch of {n}, PyTorch "

@@ -12,8 +12,8 @@ names the lesson that measures it.
 
 Names a person chose (models, uploaded files, columns, classes) are escaped: ``md`` for the
 Markdown body (HTML and Markdown syntax shown as text, newlines folded) and ``yaml_scalar`` for
-the header (double-quoted, with ``<``, ``>`` and ``&`` as escapes), so no name can add HTML,
-links or sections, or break out of the YAML.
+the header (double-quoted, with ``<``, ``>``, ``&``, ``[`` and ``]`` as escapes), so no name
+can add HTML, links or sections, or break out of the YAML.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def yaml_scalar(value) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     text = json.dumps(str(value), ensure_ascii=True)   # JSON strings are YAML double-quoted
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    # no HTML and no Markdown links, even where the header is shown as Markdown
+    return text.translate({ord(c): f"\\u{ord(c):04x}" for c in "<>&[]"})
 
 
 def to_yaml(value, indent: int = 0) -> list[str]:
@@ -385,7 +386,7 @@ def _training_data(f: _Facts) -> list[str]:
 def _bias_lines(bias: dict) -> list[str]:
     gaps = bias.get("gaps") or {}
     intervals = bias.get("intervals") or {}
-    rows = [{"gap": k, "estimate": v, **({"low": intervals[k][0], "high": intervals[k][1]}
+    rows = [{"gap": k.replace("_", " "), "estimate": v, **({"low": intervals[k][0], "high": intervals[k][1]}
                                           if len(intervals.get(k) or []) == 2 else {})}
             for k, v in gaps.items()]
     return [f"Audited by {_names(bias.get('sensitive') or [])} on {_num(bias.get('n_rows'))} test "
@@ -397,7 +398,8 @@ def _bias_lines(bias: dict) -> list[str]:
 def _quantitative(f: _Facts) -> list[str]:
     lines = ["### Test metrics", ""]
     if f.metrics:
-        lines += _table([{"metric": k, "value": v} for k, v in f.metrics.items()])
+        lines += _table([{"metric": k.replace("_", " "), "value": v}
+                         for k, v in f.metrics.items()])
     else:
         lines.append(f"Could not be measured: {md(f.error or 'no test metrics')}")
     bias, rob = f.finding("bias_audit"), f.finding("robustness")
@@ -406,9 +408,11 @@ def _quantitative(f: _Facts) -> list[str]:
     if rob:
         lines.append(f"Accuracy on {_num(rob.get('n_rows'))} test rows as the damage grows.")
         for key, row, col in (("corruptions", "corruption", "severity"),
-                              ("attacks", "method", "eps"), ("tabular", "damage", "level")):
+                              ("attacks", "method", "eps")):
             if rob.get(key):
                 lines += ["", *_pivot(rob[key], row, col, "accuracy")]
+        if rob.get("tabular"):   # noise and missing values have different levels: long form
+            lines += ["", *_table(rob["tabular"], ["damage", "level", "accuracy"])]
     else:
         lines.append(unknown("robustness"))
     comp = f.finding("compression")

@@ -197,6 +197,8 @@ def main() -> None:
     n_boot = st.slider("Bootstrap resamples for the intervals", 100, 1000, 300, step=100,
                        key="bias_boot")
     result = audit_section(model, ds, columns, pos, n_boot)
+    ws.workspace().add_finding(name, "bias_audit", lesson.finding(
+        result, columns, (ds.class_names or ["0", "1"])[pos]))
     st.header("3. Mitigation")
     st.markdown("**ThresholdOptimizer** (post-processing) picks a decision threshold per group; "
                 "**reweighing** (pre-processing) retrains on data resampled so the outcome is "

@@ -7,7 +7,6 @@ locks controls); runs can be kept as snapshots, saved to the session workspace a
 
 from __future__ import annotations
 
-import copy
 import math
 
 import streamlit as st
@@ -64,8 +63,9 @@ def save_to_workspace(announce: bool = True) -> None:
     elif saved and saved[0] == session.epoch:
         message = f"Already in Your models as “{saved[1]}” (epoch {session.epoch:,})."
     else:
-        entry = ui_workspace.register(session.trainer_to_save(), lesson="playground",
-                                      spec=session.spec, model=copy.deepcopy(session.model),
+        trainer = session.trainer_to_save()      # a copy: the network trains on
+        entry = ui_workspace.register(trainer, lesson="playground", spec=session.spec,
+                                      model=trainer.model,
                                       name=f"Playground {session.settings.dataset}")
         if entry is None:
             return                                # register said why
@@ -133,12 +133,14 @@ def live_view() -> None:
     # Read the flag right before the chunk: the Pause click's callback clears it, so no run
     # that starts after the click trains.
     if st.session_state.pg_playing and not session.trainer.done:
-        session.run_chunk()
+        session.run_chunk(keep_going=lambda: st.session_state.pg_playing)
     if st.session_state.pg_playing and session.trainer.done:
         set_playing(False)
         st.rerun()            # a full run stops the timer and shows why training ended
     s, trainer = session.settings, session.trainer
-    history = trainer.curve_history()   # epoch 0 first: the untrained network's loss
+    with session.lock:                  # the numbers and the view of one and the same epoch
+        history = trainer.curve_history()   # epoch 0 first: the untrained network's loss
+        payload = pgview.view_payload(session)
     metrics = pg.last_metrics(history)
     cols = st.columns(4)
     cols[0].metric("Epoch", f"{session.epoch:,}")
@@ -150,7 +152,7 @@ def live_view() -> None:
         st.info(pg.end_message(session))
     # The network, its nodes' maps and the output, drawn in the browser from plain numbers
     # (no images to fetch); hover shows values, a click on an edge or bias edits it.
-    playground_view(pgview.view_payload(session), key=VIEW_KEY, on_edit=apply_edit)
+    playground_view(payload, key=VIEW_KEY, on_edit=apply_edit)
     if st.session_state.get("pg_edit_message"):
         st.caption(st.session_state.pg_edit_message)
     if st.session_state.pg_playing:

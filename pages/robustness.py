@@ -64,7 +64,7 @@ def corruption_section(name: str, model, X, y) -> None:
     kinds = st.multiselect("Corruptions", list(rob.CORRUPTIONS), default=list(rob.CORRUPTIONS),
                            key="rob_corruptions")
     if not kinds:
-        return
+        return None
     curve = remembered("corrupt", name, len(y), kinds)
     if curve is None:
         curve = remember(rob.corruption_curve(model, X, y, kinds, SEVERITIES),
@@ -75,6 +75,7 @@ def corruption_section(name: str, model, X, y) -> None:
                f"{worst.idxmin().replace('_', ' ')} ({worst.min():.1%}).")
     gallery = {k: [rob.corrupt(X[:1], k, s)[0] for s in SEVERITIES] for k in kinds}
     st.plotly_chart(rplots.corruption_gallery_figure(gallery, SEVERITIES), key="rob_gallery_fig")
+    return curve
 
 
 def attack_section(name: str, model, X, y, class_names) -> None:
@@ -102,6 +103,7 @@ def attack_section(name: str, model, X, y, class_names) -> None:
     st.metric("Predictions changed in the gallery", f"{flipped} of {len(examples['pred'])}")
     st.plotly_chart(rplots.adversarial_gallery_figure(examples, class_names),
                     key="rob_adv_gallery_fig")
+    return curve
 
 
 def start_adversarial_training(entry, n: int) -> None:
@@ -158,8 +160,10 @@ def images_part() -> None:
     n = st.slider("Test images to evaluate on", 100, min(1000, ds.n_test), min(300, ds.n_test),
                   step=100, key="rob_n_images")
     X, y = ds.X_test[:n], ds.y_test[:n]
-    corruption_section(name, entry.model, X, y)
-    attack_section(name, entry.model, X, y, ds.class_names)
+    corrupted = corruption_section(name, entry.model, X, y)
+    attacked = attack_section(name, entry.model, X, y, ds.class_names)
+    ws.workspace().add_finding(name, "robustness", lesson.finding(
+        entry.findings.get("robustness"), n, corruptions=corrupted, attacks=attacked))
     adversarial_training_section(entry, n)
 
 
@@ -181,6 +185,8 @@ def tables_part() -> None:
     st.caption(f"Clean accuracy {noise['accuracy'].iloc[0]:.1%}; with noise std {noise_max:g}: "
                f"{noise['accuracy'].iloc[-1]:.1%}; with {missing_max:.0%} of cells missing: "
                f"{missing['accuracy'].iloc[-1]:.1%}.")
+    ws.workspace().add_finding(entry.name, "robustness", lesson.finding(
+        entry.findings.get("robustness"), len(ds.y_test), tabular=pd.concat([noise, missing])))
 
 
 def main() -> None:

@@ -27,6 +27,23 @@ def auditable(dataset: Dataset) -> bool:
     return "sensitive_train" in dataset.extra and "sensitive_test" in dataset.extra
 
 
+def finding(audit, columns: list[str], favourable: str) -> dict:
+    """What the model card keeps of an audit (Workspace.add_finding): per-group metrics, the
+    three gaps with their bootstrap intervals, and the four-fifths verdict."""
+    by_group = [{"group": str(group), **row} for group, row in
+                audit.by_group.to_dict("index").items()]
+    intervals = {} if audit.intervals is None else {
+        gap: [float(row["low"]), float(row["high"])]
+        for gap, row in audit.intervals.to_dict("index").items()}
+    verdict, sentence = audit.four_fifths_verdict()
+    return {"sensitive": list(columns), "favourable": str(favourable),
+            "n_rows": int(sum(row["count"] for row in by_group)), "by_group": by_group,
+            "gaps": {gap: float(getattr(audit, gap)) for gap in
+                     ("demographic_parity_difference", "demographic_parity_ratio",
+                      "equalized_odds_difference")},
+            "intervals": intervals, "four_fifths": verdict, "verdict": sentence}
+
+
 def retrain_config(config: TrainConfig | None) -> TrainConfig:
     """How reweighing retrains: as the model was trained, or the page's default."""
     return config or CONFIG

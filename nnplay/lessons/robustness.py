@@ -42,6 +42,16 @@ def image_spec(dataset: Dataset, family: str = "cnn") -> ModelSpec:
     raise ValueError(f"Choose a network from {', '.join(IMAGE_FAMILIES)}, got {family!r}.")
 
 
+def finding(previous: dict | None, n_rows: int, **curves) -> dict:
+    """What the model card keeps (Workspace.add_finding): each accuracy curve given
+    (``corruptions``, ``attacks``, ``tabular``: DataFrames, None when not measured) as rows,
+    merged over what was measured on the model before."""
+    out = {**(previous or {}), "n_rows": int(n_rows)}
+    out.update({key: curve.to_dict("records") for key, curve in curves.items()
+                if curve is not None})
+    return out
+
+
 def table_spec(dataset: Dataset) -> ModelSpec:
     """A two-layer MLP for the tables part; ValueError for image or sequence data."""
     if len(dataset.input_shape) != 1:

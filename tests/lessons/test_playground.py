@@ -242,7 +242,10 @@ def test_play_has_no_epoch_cap_but_a_schedule_ends_and_can_be_lengthened():
     session.update_training(s.replace(epochs=6))
     assert not session.trainer.done and session.run_chunk(epochs=10) == 3
     saved = session.trainer_to_save()
-    assert saved.config.epochs == 6 and saved.model is session.model
+    assert saved.config.epochs == 6 and saved.model is not session.model   # a copy: play goes on
+    assert all(torch.equal(a, b) for a, b in zip(saved.model.state_dict().values(),
+                                                 session.model.state_dict().values()))
+    assert len(saved.history) == 6
     assert session.trainer.config.epochs == 6      # the session's own config is left alone
 
 
@@ -298,3 +301,34 @@ def test_chunk_pacer_times_a_chunk_by_cpu_time_not_wall_time():
     assert pacer.seconds_per_epoch_ == pytest.approx(0.002)
     assert pacer.next_epochs() == 20
     assert "playing=1" in repr(pacer)
+
+
+def test_a_pause_that_arrives_mid_chunk_stops_it_after_the_epoch_in_progress():
+    session = pg.PlaygroundSession(pg.PlaygroundSettings(dataset="xor", hidden=(3,)))
+    asked = []
+
+    def keep_going() -> bool:
+        asked.append(session.epoch)
+        return len(asked) <= 2            # the learner pauses while epoch 2 trains
+
+    assert session.run_chunk(epochs=50, keep_going=keep_going) == 2 and session.epoch == 2
+
+
+def test_a_reader_waits_for_the_chunk_that_another_thread_is_training():
+    import threading
+
+    session = pg.PlaygroundSession(pg.PlaygroundSettings(dataset="spiral", hidden=(8, 8)))
+    started, seen = threading.Event(), []
+
+    def keep_going() -> bool:
+        started.set()
+        return True
+
+    worker = threading.Thread(target=session.run_chunk, kwargs={"epochs": 20,
+                                                               "keep_going": keep_going})
+    worker.start()
+    started.wait(5)
+    from nnplay.lessons.playground import view
+    seen.append(view.view_payload(session)["epoch"])   # waits for the lock, not mid-step
+    worker.join()
+    assert seen == [20]

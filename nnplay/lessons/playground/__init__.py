@@ -173,6 +173,7 @@ class PlaygroundSession:
                                 dropout=settings.dropout)
         self.trainer = train.Trainer(self.model, self.dataset, settings.session_config())
         self.pacer = pacer or ChunkPacer()
+        self.lock = threading.RLock()     # one thread at a time trains, edits or reads the net
 
     @property
     def epoch(self) -> int:
@@ -185,14 +186,23 @@ class PlaygroundSession:
         return models.ModelSpec("mlp", {"hidden": list(s.hidden), "activation": s.activation,
                                         "dropout": s.dropout})
 
-    def run_chunk(self, epochs: int | None = None) -> int:
-        """Train one chunk (paced unless ``epochs`` is given); returns the epochs it ran."""
-        before, t0 = self.trainer.epoch, time.perf_counter()
-        with single_thread():
-            self.trainer.run(self.pacer.next_epochs() if epochs is None else epochs)
-        ran = self.trainer.epoch - before
-        if epochs is None:
-            self.pacer.record(ran, time.perf_counter() - t0)
+    def run_chunk(self, epochs: int | None = None, keep_going=None) -> int:
+        """Train one chunk (paced unless ``epochs`` is given); returns the epochs it ran.
+
+        ``keep_going()``, when given, is asked before every epoch: a pause that arrives while a
+        chunk runs stops it after the epoch in progress. The chunk holds ``lock``, which
+        everything that reads or changes the network takes too: Streamlit starts the run a
+        click asks for on a new thread while the previous run is still training.
+        """
+        with self.lock, single_thread():
+            before, t0 = self.trainer.epoch, time.perf_counter()
+            for _ in range(self.pacer.next_epochs() if epochs is None else epochs):
+                if self.trainer.done or (keep_going is not None and not keep_going()):
+                    break
+                self.trainer.run(1)
+            ran = self.trainer.epoch - before
+            if epochs is None:
+                self.pacer.record(ran, time.perf_counter() - t0)
         return ran
 
     def update_training(self, settings: PlaygroundSettings) -> list[str]:
@@ -202,16 +212,21 @@ class PlaygroundSession:
         a new network raise ValueError (make a new session for them)."""
         changed = structural_changes(self.settings, settings)
         _check(not changed, f"{'; '.join(changed)} needs a new network: start a new session.")
-        old, new = self.trainer.config, settings.session_config()
-        self.trainer.reconfigure(**{k: v for k, v in new.to_dict().items() if getattr(old, k) != v})
-        lines, self.settings = settings_diff(self.settings, settings), settings
+        with self.lock:
+            old, new = self.trainer.config, settings.session_config()
+            self.trainer.reconfigure(**{k: v for k, v in new.to_dict().items()
+                                        if getattr(old, k) != v})
+            lines, self.settings = settings_diff(self.settings, settings), settings
         return lines
 
     def trainer_to_save(self) -> train.Trainer:
         """The Trainer as a record should see it: the same model, data and history, with a
         config whose ``epochs`` is what it trained (a playing session's own has no cap)."""
-        view = copy.copy(self.trainer)
-        view.config = self.trainer.config.replace(epochs=max(1, self.trainer.epoch))
+        with self.lock:
+            view = copy.copy(self.trainer)
+            view.config = self.trainer.config.replace(epochs=max(1, self.trainer.epoch))
+            view.model = copy.deepcopy(self.trainer.model)
+            view.history = self.trainer.history_copy()
         return view
 
     def metrics(self) -> dict:

@@ -57,6 +57,11 @@ def view_payload(session: PlaygroundSession, resolution: int = RESOLUTION,
     _check((resolution - 1) % node_step == 0,
            f"node_step ({node_step}) must divide resolution - 1 ({resolution - 1}) so the "
            "nodes' maps span the whole plane.")
+    with session.lock:      # not while another thread is in the middle of a training step
+        return _payload(session, resolution, node_step)
+
+
+def _payload(session: PlaygroundSession, resolution: int, node_step: int) -> dict:
     s, raw, dataset = session.settings, session.raw, session.dataset
     xlim, ylim = plane_limits(raw)
     grid = output_grid(session.model, s.features, xlim, ylim, s.problem, resolution)
@@ -167,9 +172,11 @@ def apply_edit(session: PlaygroundSession, edit: dict) -> str:
     _check(isinstance(edit, dict), f"An edit is a dict, got {type(edit).__name__}.")
     layer, i, j, value = (edit.get(k) for k in ("layer", "i", "j", "value"))
     if edit.get("bias"):
-        old = set_bias(session.model, layer, j, value)
+        with session.lock:
+            old = set_bias(session.model, layer, j, value)
         return f"Bias of {node_name(session, layer + 1, j)}: {old:.3f} → {float(value):.3f}."
-    old = set_weight(session.model, layer, i, j, value)
+    with session.lock:
+        old = set_weight(session.model, layer, i, j, value)
     return (f"Weight {node_name(session, layer, i)} → {node_name(session, layer + 1, j)}: "
             f"{old:.3f} → {float(value):.3f}.")
 

@@ -1,9 +1,12 @@
 """A workshop on one server: N simulated learners press Play on the Playground at once.
 
     .venv/bin/python bench/workshop_load.py [--learners 1,5,10,20,30] [--seconds 20] [--root DIR]
+                                            [--servers 1]
 
 Starts `streamlit run app.py` from ``--root`` (default: this checkout) on 127.0.0.1 (a free port
-in 8670-8679, ``NNPLAY_DB`` in a temp folder) and stops it at the end. Each learner is a
+in 8670-8679, ``NNPLAY_DB`` in a temp folder) and stops it at the end; ``--servers 2`` starts two
+such processes (sharing the run store) and deals the learners out in turn, as a sticky proxy
+would: what a second process adds. Each learner is a
 websocket client that speaks Streamlit's own protocol, as the browser does: it connects to
 ``/_stcore/stream``, sends a ``rerun_script`` BackMsg for the ``playground`` page, finds the
 Play button (key ``pg_play``) in the deltas and presses it (a rerun whose widget states carry the
@@ -55,12 +58,14 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
-def start_server(root: Path, port: int, workdir: Path) -> subprocess.Popen:
+def start_server(root: Path, port: int, workdir: Path, name: str = "server") -> subprocess.Popen:
+    """One app process on ``port``; every process of a run shares workdir's run store."""
+    log = workdir / f"{name}.log"
     try:
         return start_streamlit(root / "app.py", root, port, workdir / "runs.sqlite",
-                               open(workdir / "server.log", "wb"))
+                               open(log, "wb"))
     except RuntimeError as err:
-        raise RuntimeError(f"{err}; see {workdir / 'server.log'}") from None
+        raise RuntimeError(f"{err}; see {log}") from None
 
 
 def cpu_seconds(pid: int) -> float:
@@ -194,16 +199,21 @@ class Learner:
         return len(inside) / (t1 - t0), (inside[-1][1] - start) / (t1 - t0)
 
 
-async def one_level(port: int, pid: int, n: int, seconds: float, warmup: float) -> dict:
-    learners = [Learner(port) for _ in range(n)]
+async def one_level(ports: list[int], pids: list[int], n: int, seconds: float,
+                    warmup: float) -> dict:
+    learners = [Learner(ports[k % len(ports)]) for k in range(n)]
+
+    def server_cpu() -> float:
+        return sum(cpu_seconds(pid) for pid in pids)
+
     try:
         await asyncio.gather(*(lr.start(timeout=60 + 6 * n) for lr in learners))
         await asyncio.sleep(warmup)                 # every learner is playing by now
-        t0, cpu0, me0 = time.monotonic(), cpu_seconds(pid), time.process_time()
+        t0, cpu0, me0 = time.monotonic(), server_cpu(), time.process_time()
         failed0 = sum(lr.media_failed for lr in learners)
         ok0 = sum(lr.media_ok for lr in learners)
         await asyncio.sleep(seconds)
-        t1, cpu1, me1 = time.monotonic(), cpu_seconds(pid), time.process_time()
+        t1, cpu1, me1 = time.monotonic(), server_cpu(), time.process_time()
         failed = sum(lr.media_failed for lr in learners) - failed0
         ok = sum(lr.media_ok for lr in learners) - ok0
     finally:
@@ -235,28 +245,37 @@ def main() -> int:
                         help=f"measured window per count, at most {MAX_SECONDS}")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of play before measuring")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to serve")
+    parser.add_argument("--servers", type=int, default=1,
+                        help="server processes (1-4), learners dealt out in turn")
     args = parser.parse_args()
     counts = [int(c) for c in args.learners.split(",")]
     if not all(1 <= c <= MAX_LEARNERS for c in counts) or not 0 < args.seconds <= MAX_SECONDS:
         parser.error(f"learners must be 1-{MAX_LEARNERS} and seconds 0-{MAX_SECONDS}")
+    if not 1 <= args.servers <= 4:
+        parser.error("servers must be 1 to 4")
     workdir = Path(tempfile.mkdtemp(prefix="nnplay_workshop_load_"))
-    port = free_port()
-    server = start_server(args.root.resolve(), port, workdir)
+    servers, ports = [], []
     rows = []
     try:
+        for k in range(args.servers):
+            ports.append(free_port())
+            servers.append(start_server(args.root.resolve(), ports[-1], workdir, f"server{k}"))
         for n in counts:
-            row = asyncio.run(one_level(port, server.pid, n, args.seconds, args.warmup))
+            row = asyncio.run(one_level(ports, [s.pid for s in servers], n, args.seconds,
+                                        args.warmup))
             rows.append(row)
             print(f"{n} learners: {row}", flush=True)
             time.sleep(2)                           # let the last runs of this level finish
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    print(f"\nPlayground, default settings, one server process, {args.seconds:g} s per row "
-          f"(server log: {workdir / 'server.log'})\n")
+        for server in servers:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    what = "one server process" if args.servers == 1 else f"{args.servers} server processes"
+    print(f"\nPlayground, default settings, {what}, {args.seconds:g} s per row "
+          f"(server logs under {workdir})\n")
     print(table(rows))
     return 0
 

@@ -201,6 +201,7 @@ METRIC_MEANINGS = {
     "mae": "mean absolute error", "mse": "mean squared error",
     "rmse": "root mean squared error, in the target's units", "r2": "share of variance explained"}
 MAX_LISTED = 12
+MAX_COLUMNS = 10   # a wider table does not read in a card
 
 
 def _num(value) -> str:
@@ -230,9 +231,13 @@ def _table(rows: list[dict], columns: list[str] | None = None) -> list[str]:
     columns = columns or list(dict.fromkeys(k for r in rows for k in r))
     if not rows or not columns:
         return ["(no rows)"]
+    more = ["", f"{len(columns) - MAX_COLUMNS} more columns are shown in the lesson."] \
+        if len(columns) > MAX_COLUMNS else []
+    columns = columns[:MAX_COLUMNS]
     return [" | ".join(["", *(md(str(c).replace("_", " ")) for c in columns), ""]).strip(),
             "|" + "---|" * len(columns),
-            *(" | ".join(["", *(_num(r.get(c)) for c in columns), ""]).strip() for r in rows)]
+            *(" | ".join(["", *(_num(r.get(c)) for c in columns), ""]).strip() for r in rows),
+            *more]
 
 
 def _pivot(rows: list[dict], row_key: str, col_key: str, value: str) -> list[str]:

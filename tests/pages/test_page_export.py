@@ -126,3 +126,31 @@ def test_a_model_that_cannot_be_exported_gets_the_reason():
     assert all("data-dependent control flow" in r and "Traceback" not in r for r in reasons)
     assert labels(at) == DOWNLOADS[2:]   # weights and card still there
     assert "## Quantitative analyses" in shown_text(at)
+
+
+def test_the_audit_and_robustness_pages_leave_findings_the_card_shows(finish_job):
+    audit_page = AppTest.from_file(str(Path(PAGE).with_name("bias_audit.py")),
+                                   default_timeout=120).run()
+    finish_job(audit_page, "bias_spot_job")
+    ws = audit_page.session_state["nnplay_workspace"]
+    (entry,) = ws.list()
+    bias = entry.findings["bias_audit"]
+    assert bias["sensitive"] == ["sex"] and bias["favourable"] == "good"
+    assert {g["group"] for g in bias["by_group"]} == {"female", "male"}
+    shown = audit_page.metric[0].value   # the audit's demographic parity difference
+    assert f"{bias['gaps']['demographic_parity_difference']:.3f}" == shown
+
+    robust_page = AppTest.from_file(str(Path(PAGE).with_name("robustness.py")),
+                                    default_timeout=120)
+    robust_page.session_state["nnplay_workspace"] = ws
+    robust_page.session_state["rob_part"] = "Tables"   # straight to the tabular part
+    robust_page.run()
+    assert not robust_page.exception and len(ws) == 1
+    curve = entry.findings["robustness"]["tabular"]
+    assert {row["damage"] for row in curve} == {"noise", "missing"}
+
+    at = page_with(ws)
+    assert at.selectbox(key="export_model").value == entry.name
+    text = shown_text(at, code=False)
+    assert card.unknown("bias_audit") not in text and card.unknown("robustness") not in text
+    assert f"| noise | 0 | {curve[0]['accuracy']:.4g} |" in text

@@ -38,16 +38,16 @@ from nnplay.production import drift
 
 SCENARIOS = {
     "none": "No drift: every window is a fresh random sample of unseen rows.",
-    "sudden": "From the start window on, one feature jumps by `strength` standard deviations "
-              "(a sensor recalibrated, a unit changed).",
-    "gradual": "From the start window on, one feature creeps away, reaching `strength` standard "
-               "deviations by the last window.",
-    "new_category": "From the start window on, a share `strength` of the rows carries a "
+    "sudden": "From the start window on, one feature jumps by the strength, in standard "
+              "deviations (a sensor recalibrated, a unit changed).",
+    "gradual": "From the start window on, one feature creeps away, reaching the strength (in "
+               "standard deviations) by the last window.",
+    "new_category": "From the start window on, a share of the rows (the strength) carries a "
                     "category the model never saw.",
-    "label_shift": "From the start window on, the class mix moves toward the rarest class "
-                   "(`strength` 1 means only that class): rows are resampled by class.",
-    "seasonal": "From the start window on, one feature swings up and down by `strength` "
-                "standard deviations, one cycle every 4 windows.",
+    "label_shift": "From the start window on, the class mix moves toward the rarest class (a "
+                   "strength of 1 means only that class): rows are resampled by class.",
+    "seasonal": "From the start window on, one feature swings up and down by the strength (in "
+                "standard deviations), one cycle every 4 windows.",
 }
 SEASON_WINDOWS = 4
 CALIBRATION_SHARE = 0.3        # test rows kept as the labelled reference (calibration)
@@ -165,7 +165,7 @@ def _check_settings(scenario, strength, start, windows, window_size, pool_size) 
         raise ValueError(f"Unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}.")
     if not 2 <= int(windows) <= MAX_WINDOWS:
         raise ValueError(f"Simulate between 2 and {MAX_WINDOWS} windows, got {windows}.")
-    if not 0 <= int(start) < int(windows):
+    if scenario != "none" and not 0 <= int(start) < int(windows):
         raise ValueError(f"The drift starts in a window from 0 to {int(windows) - 1}, got {start}.")
     if not MIN_ROWS <= int(window_size) <= pool_size:
         raise ValueError(f"A window holds between {MIN_ROWS} and {pool_size} rows (the unseen "
@@ -200,7 +200,8 @@ def simulate_stream(dataset: Dataset, scenario: str = "none", strength: float = 
     strength = float(strength)
     cal_rows, pool = reference_split(dataset, calibration_share, seed)
     _check_settings(scenario, strength, start, windows, window_size, len(pool))
-    windows, start, window_size = int(windows), int(start), int(window_size)
+    windows, window_size = int(windows), int(window_size)
+    start = 0 if scenario == "none" else int(start)   # nothing starts
     rng = np.random.default_rng([seed, 1])
     Xt, yt = dataset.X_test, dataset.y_test
     notes: list[str] = []

@@ -23,7 +23,8 @@ from nnplay.ui.widgets import dataset_picker, device_badge
 SETTINGS, RESULTS, RETRAIN_JOB = "mon_settings", "mon_results", "mon_retrain_job"
 KEPT_RESULTS = 6
 DEFAULTS = {"scenario": "sudden", "windows": 12, "start": 6, "window_size": 100,
-            "label_delay": 2, "share": 0.5, "seed": 0, "demo_shift": lesson.DEMO_SHIFT}
+            "label_delay": 2, "share": 0.5, "reference_rows": 1000, "seed": 0,
+            "demo_shift": lesson.DEMO_SHIFT}
 
 
 def restore_settings() -> dict:
@@ -73,7 +74,7 @@ def stream_controls(ds) -> dict:
     c1, c2, c3 = st.columns(3)
     scenario = c1.selectbox("Scenario", list(monitor.SCENARIOS), key="mon_set_scenario",
                             format_func=lesson.SCENARIO_LABELS.get)
-    c1.caption(monitor.SCENARIOS[scenario].replace("`strength`", "the strength"))
+    c1.caption(monitor.SCENARIOS[scenario])
     choices = monitor.scenario_columns(ds, scenario)
     feature, strength = None, 0.0
     if choices:
@@ -102,11 +103,19 @@ def stream_controls(ds) -> dict:
     size = c3.slider("Rows per window", 10, pool, step=10 if pool >= 30 else 1,
                      key="mon_set_window_size", help=f"{pool} unseen test rows to draw from")
     delay = c4.slider("Labels arrive after (windows)", 0, windows - 1, key="mon_set_label_delay")
-    share = st.slider("Dataset drift when this share of columns drift", 0.1, 1.0, step=0.05,
+    c1, c2 = st.columns(2)
+    low = min(monitor.MIN_ROWS * 10, ds.n_train)
+    st.session_state["mon_set_reference_rows"] = min(
+        max(st.session_state["mon_set_reference_rows"], low), ds.n_train)
+    reference_rows = c1.slider(
+        "Reference rows (from the training split)", low, ds.n_train,
+        key="mon_set_reference_rows", help="Up to 1,000 rows the drift tests give p-values; "
+        "above, distances (see why at the bottom of the page).")
+    share = c2.slider("Dataset drift when this share of columns drift", 0.1, 1.0, step=0.05,
                       key="mon_set_share")
     values = {"scenario": scenario, "feature": feature, "strength": float(strength),
               "windows": windows, "start": start, "window_size": size, "label_delay": delay,
-              "share": share, "seed": settings["seed"]}
+              "reference_rows": reference_rows, "share": share, "seed": settings["seed"]}
     settings.update({k: v for k, v in values.items() if k in DEFAULTS})
     return values
 
@@ -119,7 +128,7 @@ def monitor_stream(entry, s: dict):
         stream = monitor.simulate_stream(entry.dataset, s["scenario"], s["strength"], s["start"],
                                          s["windows"], s["window_size"], s["seed"], s["feature"])
         result = monitor.run_monitoring(entry.model, entry.dataset, stream, s["label_delay"],
-                                        s["share"])
+                                        s["share"], s["reference_rows"])
         ws.workspace().add_finding(entry.name, "monitoring", result.summary())
         kept = remember(key, (stream, result))
     return kept

@@ -13,6 +13,7 @@ still counts as an edit).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import streamlit as st
@@ -322,8 +323,14 @@ function openEditor(st, target, x, y) {
   input.focus(); input.select();
 }
 
+// The payload arrives as UTF-8 JSON bytes (one encoding on the server, see playground_view).
+function decode(raw) {
+  if (raw instanceof ArrayBuffer) raw = new Uint8Array(raw);
+  return ArrayBuffer.isView(raw) ? JSON.parse(new TextDecoder().decode(raw)) : raw;
+}
+
 export default function (component) {
-  const { data, setStateValue, parentElement } = component;
+  const { setStateValue, parentElement } = component, data = decode(component.data);
   const root = parentElement.querySelector('.pgv');
   if (!root.__pgv) {
     const st = { root, net: root.querySelector('.pgv-net-canvas'), out: root.querySelector('.pgv-out-canvas'),
@@ -382,7 +389,10 @@ _view = st.components.v2.component("nnplay_playground_view", html=HTML, css=CSS,
 def playground_view(payload: dict, key: str, on_edit: Callable[[], None]) -> dict | None:
     """Draw the payload (see view_payload); ``on_edit`` runs (before the next run draws) when
     the learner typed a new weight or bias. Returns the last edit reported, or None."""
-    result = _view(key=key, data=payload, default={"edit": None}, on_edit_change=on_edit,
+    # As JSON bytes: Streamlit sends bytes as they are (and hashes them), where a dict would be
+    # scanned for dataframes and JSON-encoded twice on every refresh.
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    result = _view(key=key, data=raw, default={"edit": None}, on_edit_change=on_edit,
                    width="stretch")
     return (result or {}).get("edit")
 

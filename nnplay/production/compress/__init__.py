@@ -17,11 +17,11 @@ int8 models run int8 kernels directly. Masked zeros make no dense kernel faster.
     table = compress.tradeoff(model, dataset)                  # a DataFrame, one row a version
     small, report = compress.compress_model(model, dataset, quantize="dynamic-int8")
 
-Modules: ``quantize`` (PyTorch recipes), ``onnxrt`` (ONNX Runtime), ``prune``, ``measure``,
-``tradeoff``. The learner's model is never changed: every recipe works on a copy.
+Modules: ``quantize`` (PyTorch recipes), ``onnxrt`` (ONNX Runtime), ``prune``, ``measurement``,
+``table``. The learner's model is never changed: every recipe works on a copy.
 """
 
-from nnplay.production.compress.measure import (
+from nnplay.production.compress.measurement import (
     BATCH_SIZES,
     Latency,
     Measurement,
@@ -51,7 +51,7 @@ from nnplay.production.compress.quantize import (
     quantize_static,
     quantize_weight_only,
 )
-from nnplay.production.compress.tradeoff import (
+from nnplay.production.compress.table import (
     QUANTIZE_OPTIONS,
     Variant,
     best_variant,

@@ -92,7 +92,7 @@ def sparsity_curve(model: nn.Module, X, y, task: str,
                    amounts=SPARSITY_CURVE) -> pd.DataFrame:
     """The test metric after global magnitude pruning at each amount (no retraining):
     columns amount, sparsity, score."""
-    from nnplay.production.compress.measure import TorchRunner, score
+    from nnplay.production.compress.measurement import TorchRunner, score
 
     rows = []
     for amount in amounts:
@@ -194,7 +194,7 @@ def lottery_ticket(spec, dataset, amount: float = 0.8, epochs: int = 5, seed: in
     network (a) from the same initial weights ("winning ticket") and (b) from a new random
     initialisation, for as many epochs. Columns: model, sparsity, score."""
     from nnplay.models.registry import ModelSpec
-    from nnplay.production.compress.measure import TorchRunner, score
+    from nnplay.production.compress.measurement import TorchRunner, score
     from nnplay.train.jobs import progress_part
     from nnplay.train.trainer import seed_everything
 

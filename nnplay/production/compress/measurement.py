@@ -15,6 +15,7 @@ import io
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -68,6 +69,9 @@ class Runner:
     def threads(self, n: int):
         """A context in which ``run`` uses ``n`` threads."""
         return contextlib.nullcontext()
+
+    def close(self) -> None:
+        """Release what the runner holds (thread pools); it is not used again."""
 
     def outputs(self, X: np.ndarray) -> np.ndarray:
         """The outputs for all of X, in batches of EVAL_BATCH, as a float NumPy array."""
@@ -123,6 +127,9 @@ class OrtRunner(Runner):
             options.log_severity_level = 3           # errors only
             options.intra_op_num_threads = int(n)
             options.inter_op_num_threads = 1
+            # idle pool threads sleep instead of spinning: a spinning pool would slow down
+            # whatever runs next on a small machine (the next variant, another learner)
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._sessions[n] = ort.InferenceSession(self.onnx_bytes, options,
                                                      providers=["CPUExecutionProvider"])
         return self._sessions[n]
@@ -143,6 +150,9 @@ class OrtRunner(Runner):
         finally:
             self._threads = before
 
+    def close(self) -> None:
+        self._sessions.clear()   # their thread pools end with them
+
     def __repr__(self) -> str:
         return f"OrtRunner({len(self.onnx_bytes):,} bytes)"
 
@@ -161,7 +171,9 @@ def state_dict_bytes(model: nn.Module) -> int:
 
 def torch_save_bytes(obj) -> int:
     buf = io.BytesIO()
-    torch.save(obj, buf)
+    with warnings.catch_warnings():   # torchao's int8 tensors pickle through TypedStorage
+        warnings.simplefilter("ignore")
+        torch.save(obj, buf)
     return len(buf.getvalue())
 
 

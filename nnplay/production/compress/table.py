@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from nnplay.production.compress import measure as m
+from nnplay.production.compress import measurement as m
 from nnplay.production.compress import onnxrt, prune, quantize
 from nnplay.train.jobs import Cancelled, check_stop
 
@@ -247,6 +247,7 @@ def tradeoff(model: nn.Module, dataset, structured: Sequence[float] = STRUCTURED
                         reference = built.runner.outputs(np.asarray(X))
                         result.max_abs_diff = 0.0
                     rows.append({**result.as_row(), "runtime": v.runtime})
+                    built.runner.close()
                 except Cancelled:
                     raise
                 except ValueError as err:   # a person's message: why it cannot be done here

@@ -19,9 +19,13 @@ RESULTS = "export_results"   # model -> its exports and test metrics, kept acros
 
 
 def remembered(entry) -> dict:
-    """This model's slow results, computed once per session (keyed by name and creation time)."""
-    return st.session_state.setdefault(RESULTS, {}).setdefault(
-        f"{entry.name}|{entry.record.created}", {})
+    """This model's slow results, computed once per session (keyed by name and creation time);
+    those of models no longer in the workspace are let go."""
+    kept = st.session_state.setdefault(RESULTS, {})
+    alive = {f"{m.name}|{m.record.created}" for m in ws.workspace().list()}
+    for key in [k for k in kept if k not in alive]:
+        del kept[key]
+    return kept.setdefault(f"{entry.name}|{entry.record.created}", {})
 
 
 def training_data():

@@ -22,8 +22,8 @@ from nnplay.ui.widgets import dataset_picker, device_badge
 
 SETTINGS, RESULTS, RETRAIN_JOB = "mon_settings", "mon_results", "mon_retrain_job"
 KEPT_RESULTS = 6
-DEFAULTS = {"scenario": "sudden", "windows": 12, "start": 6, "window_size": 100,
-            "label_delay": 2, "share": 0.5, "reference_rows": 1000, "seed": 0,
+# scenario None: on a first visit, a new category where the data has one, else a sudden shift
+DEFAULTS = {"scenario": None, "windows": 12, "start": 6, "window_size": 100, "label_delay": 2, "share": 0.5, "reference_rows": 1000, "seed": 0,
             "demo_shift": lesson.DEMO_SHIFT}
 
 
@@ -32,7 +32,8 @@ def restore_settings() -> dict:
     put each widget's value back before the widgets are made."""
     settings = st.session_state.setdefault(SETTINGS, dict(DEFAULTS))
     for name, value in settings.items():
-        st.session_state.setdefault(f"mon_set_{name}", value)
+        if value is not None:
+            st.session_state.setdefault(f"mon_set_{name}", value)
     return settings
 
 
@@ -71,6 +72,8 @@ def stream_controls(ds) -> dict:
     """The scenario and the stream's shape; each value is kept in the page's settings."""
     settings = st.session_state[SETTINGS]
     pool = len(monitor.reference_split(ds)[1])
+    if "mon_set_scenario" not in st.session_state:
+        st.session_state["mon_set_scenario"] = lesson.first_scenario(ds)
     c1, c2, c3 = st.columns(3)
     scenario = c1.selectbox("Scenario", list(monitor.SCENARIOS), key="mon_set_scenario",
                             format_func=lesson.SCENARIO_LABELS.get)
@@ -99,7 +102,8 @@ def stream_controls(ds) -> dict:
     windows = c1.slider("Windows", 4, 30, key="mon_set_windows")
     for name in ("start", "label_delay"):
         st.session_state[f"mon_set_{name}"] = min(st.session_state[f"mon_set_{name}"], windows - 1)
-    start = c2.slider("Drift starts in window", 0, windows - 1, key="mon_set_start")
+    start = c2.slider("Drift starts in window", 0, windows - 1, key="mon_set_start",
+                      disabled=scenario == "none")
     size = c3.slider("Rows per window", 10, pool, step=10 if pool >= 30 else 1,
                      key="mon_set_window_size", help=f"{pool} unseen test rows to draw from")
     delay = c4.slider("Labels arrive after (windows)", 0, windows - 1, key="mon_set_label_delay")
@@ -146,7 +150,8 @@ def drift_section(stream, result) -> None:
     st.plotly_chart(mplots.drift_heatmap_figure(result.drift, stream.start), key="mon_heatmap")
     drifted = result.windows["dataset_drift"]
     st.caption(f"The dataset drifts in {int(drifted.sum())} of {len(drifted)} windows (at least "
-               f"{result.share:.0%} of its columns). Hover a cell for the statistic and PSI.")
+               f"{result.share:.0%} of its columns). Hover a cell for the statistic and PSI. "
+               + lesson.false_alarm_sentence(result))
 
 
 def accuracy_section(stream, result) -> None:

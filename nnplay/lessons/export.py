@@ -34,7 +34,7 @@ def export_all(model, dataset: Dataset) -> dict[str, export.ExportResult | str]:
     for fmt in export.FORMATS:
         try:
             results[fmt] = export.export_to(fmt, model, dataset)
-        except export.NotExportable as err:
+        except ValueError as err:   # NotExportable, or data it cannot be checked on
             results[fmt] = str(err)
     return results
 

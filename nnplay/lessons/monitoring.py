@@ -45,6 +45,12 @@ def spec_for(dataset: Dataset) -> ModelSpec:
     return ModelSpec("mlp", {"hidden": [32, 16], "activation": "relu"})
 
 
+def first_scenario(dataset: Dataset) -> str:
+    """What the page shows first: a category the model never saw where the data has one (a
+    clear drop in accuracy), else a sudden shift."""
+    return "new_category" if monitor.scenario_columns(dataset, "new_category") else "sudden"
+
+
 def default_strength(scenario: str) -> float:
     spec = STRENGTH[scenario]
     return 0.0 if spec is None else spec[3]
@@ -104,6 +110,17 @@ def tests_used(result: monitor.MonitoringResult) -> str:
     counts = first["test_name"].value_counts()
     parts = [f"{name} for {n} column{'s' if n != 1 else ''}" for name, n in counts.items()]
     return ", ".join(parts)
+
+
+def false_alarm_sentence(result: monitor.MonitoringResult) -> str:
+    """How many column alarms chance alone gives per window when the tests are p-value tests:
+    columns x 0.05 (the reason for a dataset-level share)."""
+    first = result.drift[result.drift["window"] == 0]
+    tested = int(first["p_value"].notna().sum())
+    if not tested:
+        return ""
+    return (f"With {tested} columns tested at p < 0.05, chance alone flags about "
+            f"{tested * drift.P_VALUE_THRESHOLD:.1f} of them per window, drift or not.")
 
 
 # ---- why the rule switches at 1,000 rows -------------------------------------------------------

@@ -39,6 +39,7 @@ TASK_TYPES = {("tabular", "classification"): "tabular-classification",
               ("tabular", "regression"): "tabular-regression",
               ("image", "classification"): "image-classification",
               ("tokens", "classification"): "text-classification",
+              ("per-token", "classification"): "token-classification",
               ("sequence", "regression"): "time-series-forecasting"}
 HEADLINE = {"classification": ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc",
                                "log_loss"),
@@ -127,7 +128,9 @@ def card_metadata(entry, metrics: dict, license: str = "other") -> dict:  # noqa
     """The Hugging Face YAML header as a dict: license, library_name, tags, datasets, metrics
     and a model-index holding the test metrics."""
     ds = entry.dataset
-    task_type = TASK_TYPES.get((input_kind(ds), ds.task), "other")
+    kind = "per-token" if np.ndim(ds.y_test) == 2 and ds.task == "classification" \
+        else input_kind(ds)
+    task_type = TASK_TYPES.get((kind, ds.task), "other")
     shown = {k: metrics[k] for k in HEADLINE[ds.task] if metrics.get(k) is not None
              and math.isfinite(metrics[k])}
     dataset_name = entry.record.dataset.name

@@ -264,7 +264,12 @@ def runner(fmt: str, data: bytes) -> Callable[[np.ndarray], list[np.ndarray]]:
 def verify(model: nn.Module, fmt: str, data: bytes, X, batch_sizes: Sequence[int]) -> list[dict]:
     """Run the exported file and the PyTorch model on the first ``n`` rows of X for each batch
     size n; one dict per size: batch, max_abs_diff (the largest |exported - PyTorch|)."""
-    net, run = _cpu_copy(model), runner(fmt, data)
+    net = _cpu_copy(model)
+    try:
+        run = runner(fmt, data)
+    except Exception as err:  # a file its own runtime refuses: say so, not a traceback
+        raise NotExportable(f"The exported {_NAMES[fmt]} file could not be loaded back "
+                            f"({_first_line(err)}).") from err
     checks = []
     for n in dict.fromkeys(int(b) for b in batch_sizes):   # each size once, in order
         batch = rows_at(X, n)

@@ -163,3 +163,15 @@ def test_reasons_and_numbers_for_people():
     assert export.difference_text(2.98e-8) == "3.0e-08"
     with pytest.raises(ValueError, match="no rows to export"):
         export.rows_at(np.zeros((0, 3)), 4)
+
+
+def test_a_damaged_file_or_no_rows_is_a_message():
+    model, ds = build("mlp")
+    for fmt in export.FORMATS:
+        with pytest.raises(export.NotExportable, match="could not be loaded back"):
+            export.verify(model, fmt, b"not a model file", ds.X_test, [2])
+    empty = Dataset("empty", ds.X_train, ds.y_train, ds.X_test[:0], ds.y_test[:0],
+                    "classification", ds.feature_names, ds.class_names)
+    results = lesson.export_all(model, empty)
+    assert results == {fmt: "There are no rows to export with; the data's test split is empty."
+                       for fmt in export.FORMATS}

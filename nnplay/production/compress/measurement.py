@@ -164,14 +164,16 @@ def state_dict_bytes(model: nn.Module) -> int:
     from nnplay.models.modelio import weights_bytes
 
     try:
-        return len(weights_bytes(model, "safetensors"))
+        with warnings.catch_warnings():   # torchao's int8 tensors warn about TypedStorage
+            warnings.simplefilter("ignore")
+            return len(weights_bytes(model, "safetensors"))
     except (RuntimeError, TypeError, ValueError, AttributeError):
         return torch_save_bytes(model.state_dict())
 
 
 def torch_save_bytes(obj) -> int:
     buf = io.BytesIO()
-    with warnings.catch_warnings():   # torchao's int8 tensors pickle through TypedStorage
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.save(obj, buf)
     return len(buf.getvalue())

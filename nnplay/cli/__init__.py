@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 
 EXIT_USAGE = 2
 
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true", help="end with one JSON line describing the run")
     tr.add_argument("--no-record", action="store_true",
                     help="do not store this run in the runs database (`nnplay runs list`)")
+    tr.add_argument("--save", metavar="DIR", type=Path,
+                    help="write the trained model to DIR (model.safetensors + model.json)")
     from nnplay.cli.runs import add_runs_commands
 
     add_runs_commands(sub)
@@ -166,10 +169,32 @@ def cmd_train(args, parser) -> int:
                                 dataset_params=ds.params)
         if run_id is not None:
             summary["run_id"] = run_id
+    if args.save is not None:
+        try:
+            summary["saved_to"] = str(save_trained(args.save, trainer, spec))
+        except (OSError, ValueError) as err:
+            print(f"nnplay: error: could not save the model to {args.save}: {err}",
+                  file=sys.stderr)
+            return EXIT_USAGE
     print(readable_summary(summary))
     if args.json:
         print(json.dumps({k: _finite_or_none(v) for k, v in summary.items()}))
     return 0
+
+
+def save_trained(folder: Path, trainer, spec: dict) -> Path:
+    """Write the trainer's model with its record (lesson "cli") to ``folder``."""
+    from nnplay.data.ref import DatasetRef
+    from nnplay.models import modelio
+    from nnplay.train import runs
+    from nnplay.train.record import ModelRecord
+
+    ds = trainer.dataset
+    metrics = {k[5:]: v for k, v in runs.final_metrics(trainer).items() if k.startswith("test_")}
+    record = ModelRecord(f"{spec['family']} on {ds.name}", spec, DatasetRef.of(ds), "cli",
+                         trainer.config, tuple(trainer.history_copy()), metrics,
+                         trainer.status if trainer.status != "running" else "stopped")
+    return modelio.save_dir(folder, trainer.model, record, ds).resolve()
 
 
 def _model_name(spec: dict, net) -> str:
@@ -221,6 +246,8 @@ def readable_summary(s: dict) -> str:
     else:
         lines.append(f"test rmse   {fmt(s['test_rmse'])}   r2 {fmt(s['test_r2'])}")
     lines.append(f"train time  {s['train_seconds']:.2f} s")
+    if s.get("saved_to"):
+        lines.append(f"saved to    {s['saved_to']}")
     if s.get("run_id") is not None:
         lines.append(f"run id      {s['run_id']} (nnplay runs show {s['run_id']})")
     return "\n".join(lines)

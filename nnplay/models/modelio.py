@@ -105,6 +105,31 @@ def save_model(path: str | os.PathLike, model: nn.Module, record, dataset: Datas
     return weights_path, config_path
 
 
+def save_dir(directory: str | os.PathLike, model: nn.Module, record, dataset: Dataset) -> Path:
+    """Write the model into ``directory`` (made if missing) as model.safetensors + model.json,
+    the files of a bundle: what `nnplay train --save DIR` writes and `nnplay compress DIR` reads."""
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file; give a folder to save the model in.")
+    folder.mkdir(parents=True, exist_ok=True)
+    blob, text = export_model(model, record, dataset)
+    (folder / BUNDLE_WEIGHTS).write_bytes(blob)
+    (folder / BUNDLE_CONFIG).write_text(text)
+    return folder
+
+
+def load_dir(directory: str | os.PathLike, csv=None,
+             max_bytes: int = MAX_WEIGHTS_BYTES) -> LoadedModel:
+    """Load a model folder written by ``save_dir`` (or an unpacked model zip)."""
+    folder = Path(directory)
+    missing = [n for n in (BUNDLE_CONFIG, BUNDLE_WEIGHTS) if not (folder / n).is_file()]
+    if missing:
+        raise ValueError(f"{folder} does not hold {' and '.join(missing)}: give the folder that "
+                         "`nnplay train --save DIR` wrote.")
+    return load_model(folder / BUNDLE_WEIGHTS, folder / BUNDLE_CONFIG, csv=csv,
+                      max_bytes=max_bytes)
+
+
 # ---- reading -----------------------------------------------------------------------------------
 def _read(source, limit: int, what: str) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):

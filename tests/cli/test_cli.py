@@ -121,3 +121,34 @@ def test_cnn_benchmark_command_reaches_97_percent_on_mnist5k():
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["test_accuracy"] >= 0.97 and summary["epochs_run"] == 15
+
+
+def test_train_save_writes_a_model_folder_that_loads_with_the_same_predictions(capsys, tmp_path):
+    import torch
+
+    from nnplay.models import modelio
+
+    folder = tmp_path / "moons-model"
+    assert main(["train", "--dataset", "moons", "--hidden", "8", "--epochs", "15", "--json",
+                 "--no-record", "--save", str(folder)]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["saved_to"] == str(folder.resolve())
+    loaded = modelio.load_dir(folder)
+    assert loaded.record.lesson == "cli" and loaded.record.train_config.epochs == 15
+    assert loaded.record.metrics["accuracy"] == pytest.approx(out["test_accuracy"])
+    X = torch.as_tensor(loaded.dataset.X_test)
+    acc = (loaded.model(X).argmax(-1).numpy() == loaded.dataset.y_test).mean()
+    assert acc == pytest.approx(out["test_accuracy"], abs=1e-6)
+
+
+def test_train_save_to_a_file_path_is_one_line_and_exit_2(capsys, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    assert main(["train", "--dataset", "moons", "--hidden", "4", "--epochs", "2", "--no-record",
+                 "--save", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "is a file" in err
+    with pytest.raises(ValueError, match="does not hold model.json"):
+        from nnplay.models import modelio
+
+        modelio.load_dir(tmp_path)

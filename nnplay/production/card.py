@@ -256,16 +256,18 @@ def _block(finding: dict) -> list[str]:
     """Any JSON-able finding: numbers and text as bullets, lists of rows as tables."""
     lines, tables = [], []
     for key, value in finding.items():
+        title = md(str(key).replace("_", " "))
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            tables += ["", f"**{md(key.replace('_', ' ').capitalize())}**", "", *_table(value)]
+            tables += ["", f"**{title.capitalize()}**", "", *_table(value)]
         elif isinstance(value, dict):
             inner = ", ".join(f"{md(k)} {_num(v)}" for k, v in value.items()
                               if not isinstance(v, (dict, list)))
-            lines.append(f"- **{md(key)}:** {inner or 'see the lesson'}")
+            lines.append(f"- **{title}:** {inner or 'see the lesson'}")
         elif isinstance(value, list):
-            lines.append(f"- **{md(key)}:** {_names(value)}")
+            lines += [f"- **{title}:** {'none' if not value else ''}".rstrip(),
+                      *(f"  - {_num(v)}" for v in value[:MAX_LISTED])]
         else:
-            lines.append(f"- **{md(key)}:** {_num(value)}")
+            lines.append(f"- **{title}:** {_num(value)}")
     return lines + tables
 
 

@@ -1,7 +1,9 @@
 """The ``nnplay`` command line: list datasets and train models from a terminal or a script.
 
     nnplay datasets
-    nnplay train --dataset moons --hidden 16,16 --epochs 200 --json
+    nnplay train --dataset moons --hidden 16,16 --epochs 200 --json [--save DIR]
+    nnplay runs list | show ID | export ID FILE          (nnplay.cli.runs)
+    nnplay compress DIR | export DIR | drift ...          (nnplay.cli.production)
 
 Bad arguments print one line and exit with code 2. With --json the last line of stdout is one
 JSON object describing the run.
@@ -79,9 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="do not store this run in the runs database (`nnplay runs list`)")
     tr.add_argument("--save", metavar="DIR", type=Path,
                     help="write the trained model to DIR (model.safetensors + model.json)")
+    from nnplay.cli.production import add_production_commands
     from nnplay.cli.runs import add_runs_commands
 
     add_runs_commands(sub)
+    add_production_commands(sub)
     return parser
 
 
@@ -265,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         from nnplay.cli.runs import run_runs_command
 
         return run_runs_command(args)
+    if args.command in ("compress", "export", "drift"):
+        from nnplay.cli.production import run_production_command
+
+        return run_production_command(args)
     parser.print_help()
     return EXIT_USAGE
 

@@ -238,7 +238,8 @@ def torch_export_bytes(model: nn.Module, example) -> bytes:
 
 def runner(fmt: str, data: bytes) -> Callable[[np.ndarray], list[np.ndarray]]:
     """A function that runs an exported file (from its bytes) on a batch: ONNX Runtime for
-    ONNX, ``torch.export.load(...).module()`` for .pt2. Returns the outputs as NumPy arrays."""
+    ONNX, ``torch.export.load(...).module()`` for .pt2. Returns the outputs as NumPy arrays.
+    Meant for files this module just made: load only .pt2 files you trust."""
     if fmt == "onnx":
         import onnxruntime as ort
 

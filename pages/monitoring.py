@@ -15,7 +15,6 @@ from nnplay.lessons import monitoring as lesson
 from nnplay.plots import monitoring as mplots
 from nnplay.production import monitor
 from nnplay.train.jobs import Job
-from nnplay.train.quick import default_config, quick_trainer
 from nnplay.ui import workspace as ws
 from nnplay.ui.jobs import job_panel, job_running, start_job
 from nnplay.ui.widgets import dataset_picker, device_badge
@@ -23,8 +22,8 @@ from nnplay.ui.widgets import dataset_picker, device_badge
 SETTINGS, RESULTS, RETRAIN_JOB = "mon_settings", "mon_results", "mon_retrain_job"
 KEPT_RESULTS = 6
 # scenario None: on a first visit, a new category where the data has one, else a sudden shift
-DEFAULTS = {"scenario": None, "windows": 12, "start": 6, "window_size": 100, "label_delay": 2, "share": 0.5, "reference_rows": 1000, "seed": 0,
-            "demo_shift": lesson.DEMO_SHIFT}
+DEFAULTS = {"scenario": None, "windows": 12, "start": 6, "window_size": 100, "label_delay": 2,
+            "share": 0.5, "reference_rows": 1000, "seed": 0, "demo_shift": lesson.DEMO_SHIFT}
 
 
 def restore_settings() -> dict:
@@ -68,6 +67,18 @@ def pick_model():
     return entry
 
 
+def clamped_slider(where, label: str, low: int, high: int, name: str, **kw) -> int:
+    """A whole-number slider whose kept value is first put inside [low, high] (the range follows
+    the model's data); with nothing to choose, the one value is said, not offered."""
+    key = f"mon_set_{name}"
+    value = min(max(int(st.session_state.get(key, DEFAULTS[name])), low), high)
+    st.session_state[key] = value
+    if low >= high:
+        where.caption(f"{label}: {high}")
+        return high
+    return where.slider(label, low, high, key=key, **kw)
+
+
 def stream_controls(ds) -> dict:
     """The scenario and the stream's shape; each value is kept in the page's settings."""
     settings = st.session_state[SETTINGS]
@@ -98,23 +109,17 @@ def stream_controls(ds) -> dict:
         strength = c3.slider(label, low, high, step=step, key=key)
         settings[f"strength_{scenario}"] = strength
     c1, c2, c3, c4 = st.columns(4)
-    st.session_state["mon_set_window_size"] = min(st.session_state["mon_set_window_size"], pool)
-    windows = c1.slider("Windows", 4, 30, key="mon_set_windows")
-    for name in ("start", "label_delay"):
-        st.session_state[f"mon_set_{name}"] = min(st.session_state[f"mon_set_{name}"], windows - 1)
-    start = c2.slider("Drift starts in window", 0, windows - 1, key="mon_set_start",
-                      disabled=scenario == "none")
-    size = c3.slider("Rows per window", 10, pool, step=10 if pool >= 30 else 1,
-                     key="mon_set_window_size", help=f"{pool} unseen test rows to draw from")
-    delay = c4.slider("Labels arrive after (windows)", 0, windows - 1, key="mon_set_label_delay")
+    windows = clamped_slider(c1, "Windows", 4, 30, "windows")
+    start = clamped_slider(c2, "Drift starts in window", 0, windows - 1, "start",
+                           disabled=scenario == "none")
+    size = clamped_slider(c3, "Rows per window", monitor.MIN_ROWS, pool, "window_size",
+                          help=f"{pool} unseen test rows to draw from")
+    delay = clamped_slider(c4, "Labels arrive after (windows)", 0, windows - 1, "label_delay")
     c1, c2 = st.columns(2)
-    low = min(monitor.MIN_ROWS * 10, ds.n_train)
-    st.session_state["mon_set_reference_rows"] = min(
-        max(st.session_state["mon_set_reference_rows"], low), ds.n_train)
-    reference_rows = c1.slider(
-        "Reference rows (from the training split)", low, ds.n_train,
-        key="mon_set_reference_rows", help="Up to 1,000 rows the drift tests give p-values; "
-        "above, distances (see why at the bottom of the page).")
+    reference_rows = clamped_slider(
+        c1, "Reference rows (from the training split)", min(100, ds.n_train), ds.n_train,
+        "reference_rows", help="Up to 1,000 rows the drift tests give p-values; above, "
+        "distances (see why at the bottom of the page).")
     share = c2.slider("Dataset drift when this share of columns drift", 0.1, 1.0, step=0.05,
                       key="mon_set_share")
     values = {"scenario": scenario, "feature": feature, "strength": float(strength),
@@ -140,46 +145,25 @@ def monitor_stream(entry, s: dict):
 
 def drift_section(stream, result) -> None:
     st.subheader("Drift per column")
-    st.markdown(
-        f"Each window is tested column by column against the {result.n_reference:,} rows the "
-        "model learned from, with the test Evidently chooses by default: up to 1,000 reference "
-        "rows, Kolmogorov-Smirnov for numbers, chi-squared for categories, a proportion z-test "
-        "for two values (drift at p < 0.05); above, Wasserstein distance over the reference's "
-        "standard deviation and Jensen-Shannon distance (drift at 0.1). Here: "
-        f"{lesson.tests_used(result)}.")
+    st.markdown(lesson.drift_rule_text(result))
     st.plotly_chart(mplots.drift_heatmap_figure(result.drift, stream.start), key="mon_heatmap")
-    drifted = result.windows["dataset_drift"]
-    st.caption(f"The dataset drifts in {int(drifted.sum())} of {len(drifted)} windows (at least "
-               f"{result.share:.0%} of its columns). Hover a cell for the statistic and PSI. "
-               + lesson.false_alarm_sentence(result))
+    st.caption(lesson.drift_sentence(result))
 
 
 def accuracy_section(stream, result) -> None:
     st.subheader("Accuracy before and after the labels arrive")
-    st.latex(r"\widehat{\text{accuracy}}_{w} = \frac{1}{n_w}\sum_{i \in w} "
-             r"c\big(\max_k p_k(x_i)\big)")
-    st.markdown(
-        f"Labels arrive {result.label_delay} window{'s' if result.label_delay != 1 else ''} "
-        "late, so the latest windows have none. Their accuracy is *estimated* from the model's "
-        "confidence (confidence-based performance estimation, as NannyML's CBPE does): on "
-        f"{result.n_calibration} labelled reference rows, isotonic regression learns c, how "
-        "often the model is right at each confidence. **The assumption:** that calibration "
-        "still holds in production, i.e. only the inputs' distribution changed, not the link "
-        "from inputs to labels. A feature that jumps because a sensor broke breaks it: the "
-        "estimate can stay high while the realised accuracy falls.")
+    st.latex(lesson.CBPE_LATEX)
+    st.markdown(lesson.cbpe_text(result))
     st.plotly_chart(mplots.accuracy_figure(result.windows, result.reference_accuracy,
                                            result.accuracy_drop, result.label_delay,
                                            stream.start), key="mon_accuracy")
-    labelled = result.windows[result.windows["labelled"]]
-    gap = (labelled["estimated_accuracy"] - labelled["realised_accuracy"]).abs().mean()
-    st.caption(f"Reference accuracy {result.reference_accuracy:.1%}; over the "
-               f"{len(labelled)} labelled windows the estimate is off by {gap:.1%} on average.")
+    st.caption(lesson.accuracy_sentence(result))
     st.plotly_chart(mplots.reliability_figure(result.reliability, result.calibration_map),
                     key="mon_reliability")
 
 
 def stream_section(ds, stream) -> None:
-    trace = monitor.scenario_trace(ds, stream)
+    trace = lesson.scenario_trace(ds, stream)
     st.plotly_chart(mplots.scenario_figure(trace, stream.start), key="mon_scenario")
     for note in dict.fromkeys(stream.notes):
         st.caption(f"Note: {note}.")
@@ -206,9 +190,7 @@ def sample_size_demo(shift: float):
 
 def sample_size_section() -> None:
     st.subheader("Why the test switches at 1,000 rows")
-    st.markdown("A p-value asks *could this be chance?* With 50,000 rows the answer is no even "
-                "for a shift nobody would act on. A distance asks *how far did it move?*, but "
-                "on 100 rows chance alone moves it past 0.1. Both tests on generated data:")
+    st.markdown(lesson.SAMPLE_SIZE_TEXT)
     shift = st.slider("The slight shift (standard deviations)", 0.02, 0.2, step=0.01,
                       key="mon_set_demo_shift")
     st.session_state[SETTINGS]["demo_shift"] = shift
@@ -217,20 +199,20 @@ def sample_size_section() -> None:
     st.caption(lesson.demo_sentence(demo))
 
 
+def retrain_key(entry, stream, label_delay: int) -> tuple:
+    return ("retrain", entry.name, entry.record.created, stream.scenario, stream.strength,
+            stream.start, stream.n_windows, stream.window_size, stream.columns, label_delay)
+
+
 def start_retraining(entry, stream, label_delay: int) -> None:
     try:
-        data = monitor.retraining_data(entry.dataset, stream, label_delay)
-        config = (entry.train_config or default_config(lesson.EPOCHS)).replace(
-            early_stopping=None, val_fraction=0.0)   # no peeking at the comparison windows
-        trainer = quick_trainer(data, entry.spec, config)
+        trainer, data = lesson.retrain_trainer(entry, stream, label_delay)
     except ValueError as err:
         st.session_state[RETRAIN_JOB] = {"error": str(err)}
         return
     start_job(RETRAIN_JOB, Job.for_trainer(trainer, label="retrain on recent data"),
               entry=entry.name, old=entry.model, data=data,
-              result_key=("retrain", entry.name, entry.record.created, stream.scenario,
-                          stream.strength, stream.start, stream.n_windows, stream.window_size,
-                          label_delay))
+              result_key=retrain_key(entry, stream, label_delay))
 
 
 def finish_retraining(job: dict) -> None:
@@ -245,15 +227,11 @@ def finish_retraining(job: dict) -> None:
 
 def retrain_section(entry, stream, result) -> None:
     st.subheader("Retrain on recent data")
-    st.markdown("Train the same network again on the training split plus the recent windows "
-                "whose labels have arrived, then compare both on the latest windows. The unseen "
-                "rows are split in two first, so the comparison uses rows neither model trained on.")
+    st.markdown(lesson.RETRAIN_TEXT)
     st.button("Retrain on recent data", key="mon_retrain", on_click=start_retraining,
               args=(entry, stream, result.label_delay), disabled=job_running(RETRAIN_JOB))
     job_panel(RETRAIN_JOB, finish_retraining, what="Retraining")
-    done = remembered(("retrain", entry.name, entry.record.created, stream.scenario,
-                       stream.strength, stream.start, stream.n_windows, stream.window_size,
-                       result.label_delay))
+    done = remembered(retrain_key(entry, stream, result.label_delay))
     if done is None:
         return
     comparison, name, recent = done
@@ -281,8 +259,7 @@ def monitoring_part(entry) -> None:
     accuracy_section(stream, result)
     st.subheader("Latency and throughput")
     st.plotly_chart(mplots.latency_figure(result.windows), key="mon_latency")
-    st.caption("Latency: each row sent alone, as one request; throughput: the whole window as "
-               "one batch. Measured on this machine as the page ran.")
+    st.caption(lesson.LATENCY_NOTE)
     st.subheader("Every window")
     st.dataframe(lesson.window_table(result), hide_index=True, key="mon_windows")
     alerts_section(result)
@@ -292,10 +269,7 @@ def monitoring_part(entry) -> None:
 def main() -> None:
     st.title("Monitoring")
     device_badge()
-    st.markdown("A model in production sees new data every day, and its labels come late, if "
-                "ever. Simulate a stream of windows for one of your models, make it drift, and "
-                "watch what a monitoring service would see: drift tests, an accuracy estimate "
-                "before the labels, latency and alerts.")
+    st.markdown(lesson.INTRO)
     restore_settings()
     entry = pick_model()
     if entry is not None:

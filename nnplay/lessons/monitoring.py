@@ -33,6 +33,20 @@ STRENGTH = {
 SCENARIO_LABELS = {"none": "No drift", "sudden": "Sudden shift in one feature",
                    "gradual": "Gradual drift", "new_category": "A new category",
                    "label_shift": "Label shift (class mix changes)", "seasonal": "Seasonal"}
+INTRO = ("A model in production sees new data every day, and its labels come late, if ever. "
+         "Simulate a stream of windows for one of your models, make it drift, and watch what a "
+         "monitoring service would see: drift tests, an accuracy estimate before the labels, "
+         "latency and alerts.")
+LATENCY_NOTE = ("Latency: each row sent alone, as one request; throughput: the whole window as "
+                "one batch. Measured on this machine as the page ran.")
+RETRAIN_TEXT = ("Train the same network again on the training split plus the recent windows "
+                "whose labels have arrived, then compare both on the latest windows. The unseen "
+                "rows are split in two first, so the comparison uses rows neither model "
+                "trained on.")
+SAMPLE_SIZE_TEXT = ("A p-value asks *could this be chance?* With 50,000 rows the answer is no "
+                    "even for a shift nobody would act on. A distance asks *how far did it "
+                    "move?*, but on 100 rows chance alone moves it past 0.1. Both tests on "
+                    "generated data, many times over:")
 DEMO_SIZES = (100, 50_000)
 DEMO_SHIFT = 0.05             # standard deviations: a shift nobody would act on
 
@@ -54,6 +68,45 @@ def first_scenario(dataset: Dataset) -> str:
 def default_strength(scenario: str) -> float:
     spec = STRENGTH[scenario]
     return 0.0 if spec is None else spec[3]
+
+
+def _new_category_rows(dataset: Dataset, X: np.ndarray, group: str) -> np.ndarray:
+    """Rows whose value of ``group`` is one the training split never had (for a one-hot group:
+    0 in every one of its columns, which no training row of a complete group has)."""
+    idx = monitor.categorical_columns(dataset)[group]
+    if len(idx) > 1 or "=" in dataset.feature_names[idx[0]]:
+        return np.all(np.isclose(X[:, idx], dataset.X_train[:, idx].min(axis=0)), axis=1)
+    return ~np.isin(X[:, idx[0]], np.unique(dataset.X_train[:, idx[0]]))
+
+
+def scenario_trace(dataset: Dataset, stream: monitor.Stream) -> pd.DataFrame:
+    """Per window, what the scenario changes beside its value in the training data: the changed
+    feature's mean (in the training split's standard deviations from its mean), the share of
+    rows with a category never seen, or the share of the class the mix moves to. For 'none',
+    the mean of the most informative feature. Columns: window, value, reference, what."""
+    if stream.scenario in ("new_category",):
+        group = stream.columns[0]
+        ref = float(_new_category_rows(dataset, dataset.X_train, group).mean())
+        hit = _new_category_rows(dataset, stream.X, group)
+        values = [float(hit[stream.window == w].mean()) for w in range(stream.n_windows)]
+        what = f"share of rows with a {group} never seen"
+    elif stream.scenario == "label_shift":
+        names = dataset.class_names or [str(c) for c in range(dataset.n_outputs)]
+        target = names.index(stream.columns[0].removeprefix("class "))
+        ref = float(np.mean(dataset.y_train == target))
+        values = [float(np.mean(stream.y[stream.window == w] == target))
+                  for w in range(stream.n_windows)]
+        what = f"share of class {names[target]}"
+    else:
+        name = stream.columns[0] if stream.columns else monitor.shift_columns(dataset)[0]
+        j = dataset.feature_names.index(name)
+        mean, std = dataset.X_train[:, j].mean(), dataset.X_train[:, j].std() or 1.0
+        ref = 0.0
+        values = [float((stream.X[stream.window == w, j].mean() - mean) / std)
+                  for w in range(stream.n_windows)]
+        what = f"mean of {name} (training standard deviations from its mean)"
+    return pd.DataFrame({"window": np.arange(stream.n_windows), "value": values,
+                         "reference": ref, "what": what})
 
 
 # ---- tables for people ------------------------------------------------------------------------
@@ -110,6 +163,59 @@ def tests_used(result: monitor.MonitoringResult) -> str:
     counts = first["test_name"].value_counts()
     parts = [f"{name} for {n} column{'s' if n != 1 else ''}" for name, n in counts.items()]
     return ", ".join(parts)
+
+
+def drift_rule_text(result: monitor.MonitoringResult) -> str:
+    """How the windows are tested, with the tests this reference got."""
+    return (f"Each window is tested column by column against {result.n_reference:,} rows the "
+            "model learned from, with the test Evidently chooses by default: up to 1,000 "
+            "reference rows, Kolmogorov-Smirnov for numbers, chi-squared for categories, a "
+            "proportion z-test for two values (drift at p < 0.05); above, Wasserstein distance "
+            "over the reference's standard deviation and Jensen-Shannon distance (drift at 0.1). "
+            f"Here: {tests_used(result)}.")
+
+
+def drift_sentence(result: monitor.MonitoringResult) -> str:
+    drifted = result.windows["dataset_drift"]
+    return (f"The dataset drifts in {int(drifted.sum())} of {len(drifted)} windows (at least "
+            f"{result.share:.0%} of its columns). Hover a cell for the statistic and PSI. "
+            + false_alarm_sentence(result))
+
+
+CBPE_LATEX = (r"\widehat{\text{accuracy}}_{w} = \frac{1}{n_w}\sum_{i \in w} "
+              r"c\big(\max_k p_k(x_i)\big)")
+
+
+def cbpe_text(result: monitor.MonitoringResult) -> str:
+    """What the estimate is and the assumption it rests on."""
+    delay = result.label_delay
+    return (f"Labels arrive {delay} window{'s' if delay != 1 else ''} late, so the latest "
+            "windows have none. Their accuracy is *estimated* from the model's confidence "
+            "(confidence-based performance estimation, as NannyML's CBPE does): on "
+            f"{result.n_calibration} labelled reference rows, isotonic regression learns c, how "
+            "often the model is right at each confidence. **The assumption:** that calibration "
+            "still holds in production, i.e. only the inputs' distribution changed, not the link "
+            "from inputs to labels. A feature that jumps because a sensor broke, or a new mix of "
+            "classes, breaks it: the estimate can stay high while the realised accuracy falls.")
+
+
+def accuracy_sentence(result: monitor.MonitoringResult) -> str:
+    labelled = result.windows[result.windows["labelled"]]
+    gap = (labelled["estimated_accuracy"] - labelled["realised_accuracy"]).abs().mean()
+    return (f"Reference accuracy {result.reference_accuracy:.1%}; over the {len(labelled)} "
+            f"labelled windows the estimate is off by {gap:.1%} on average.")
+
+
+def retrain_trainer(entry, stream: monitor.Stream, label_delay: int):
+    """(Trainer, data): the workspace model's network and training settings, fresh, on the
+    training split plus the recent labelled windows (monitor.retraining_data), not yet run.
+    Early stopping is off: it would watch the windows the models are compared on."""
+    from nnplay.train.quick import default_config, quick_trainer
+
+    data = monitor.retraining_data(entry.dataset, stream, label_delay)
+    config = (entry.train_config or default_config(EPOCHS)).replace(early_stopping=None,
+                                                                    val_fraction=0.0)
+    return quick_trainer(data, entry.spec, config), data
 
 
 def false_alarm_sentence(result: monitor.MonitoringResult) -> str:

@@ -20,8 +20,9 @@ SEVERITY_SCALE = [[0.0, "#deebf7"], [1 / SEVERITY_MAX - 1e-6, "#f7fbff"],
                   [1 / SEVERITY_MAX, "#fdd0a2"], [0.66, "#f16913"], [1.0, "#a50f15"]]
 
 
-def _layout(fig: go.Figure, title: str, height: int = 360, **kw) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin=MARGIN,
+def _layout(fig: go.Figure, title: str, height: int = 360, margin: dict | None = None,
+            **kw) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=margin or MARGIN,
                       legend={"orientation": "h", "y": -0.2}, **kw)
     return fig
 
@@ -165,7 +166,8 @@ def sample_size_figure(demo: pd.DataFrame) -> go.Figure:
             chosen = bool(rows["chosen"].iloc[0])
             fig.add_trace(go.Bar(
                 x=rows["data"], y=rows["alarm_rate"], name=test, legendgroup=test,
-                showlegend=i == 1, marker={"color": colors[test]}, opacity=1.0 if chosen else 0.4,
+                showlegend=i == 1,
+                marker={"color": colors[test], "opacity": 1.0 if chosen else 0.35},
                 text=[f"{r:.0%}" for r in rows["alarm_rate"]], textposition="outside",
                 customdata=rows["repeats"],
                 hovertemplate=f"{test}<br>%{{x}}<br>alarms in %{{y:.0%}} of %{{customdata}} "
@@ -174,8 +176,8 @@ def sample_size_figure(demo: pd.DataFrame) -> go.Figure:
         fig.add_hline(y=0.05, line=GUIDE, row=1, col=i)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.15], title_text="share of repeats with an "
                      "alarm", row=1, col=1)
-    return _layout(fig, "Why the test switches at 1,000 rows (solid: the test the rule picks)",
-                   height=380, barmode="group")
+    return _layout(fig, "Alarm rates by sample size (solid: the test the rule picks there)",
+                   height=400, margin={**MARGIN, "t": 90}, barmode="group")
 
 
 def retrain_figure(comparison: pd.DataFrame) -> go.Figure:

@@ -282,45 +282,6 @@ def simulate_stream(dataset: Dataset, scenario: str = "none", strength: float = 
                   windows, window_size, seed, columns, cal_rows, pool, tuple(notes))
 
 
-def _new_category_rows(dataset: Dataset, X: np.ndarray, group: str) -> np.ndarray:
-    """Rows whose value of ``group`` is one the training split never had (for a one-hot group:
-    0 in every one of its columns, which no training row of a complete group has)."""
-    idx = categorical_columns(dataset)[group]
-    if len(idx) > 1 or "=" in dataset.feature_names[idx[0]]:
-        return np.all(np.isclose(X[:, idx], dataset.X_train[:, idx].min(axis=0)), axis=1)
-    return ~np.isin(X[:, idx[0]], np.unique(dataset.X_train[:, idx[0]]))
-
-
-def scenario_trace(dataset: Dataset, stream: Stream) -> pd.DataFrame:
-    """Per window, what the scenario changes beside its value in the training data: the changed
-    feature's mean (in the training split's standard deviations from its mean), the share of
-    rows with a category never seen, or the share of the class the mix moves to. For 'none',
-    the mean of the most informative feature. Columns: window, value, reference, what."""
-    if stream.scenario in ("new_category",):
-        group = stream.columns[0]
-        ref = float(_new_category_rows(dataset, dataset.X_train, group).mean())
-        hit = _new_category_rows(dataset, stream.X, group)
-        values = [float(hit[stream.window == w].mean()) for w in range(stream.n_windows)]
-        what = f"share of rows with a {group} never seen"
-    elif stream.scenario == "label_shift":
-        names = dataset.class_names or [str(c) for c in range(dataset.n_outputs)]
-        target = names.index(stream.columns[0].removeprefix("class "))
-        ref = float(np.mean(dataset.y_train == target))
-        values = [float(np.mean(stream.y[stream.window == w] == target))
-                  for w in range(stream.n_windows)]
-        what = f"share of class {names[target]}"
-    else:
-        name = stream.columns[0] if stream.columns else shift_columns(dataset)[0]
-        j = dataset.feature_names.index(name)
-        mean, std = dataset.X_train[:, j].mean(), dataset.X_train[:, j].std() or 1.0
-        ref = 0.0
-        values = [float((stream.X[stream.window == w, j].mean() - mean) / std)
-                  for w in range(stream.n_windows)]
-        what = f"mean of {name} (training standard deviations from its mean)"
-    return pd.DataFrame({"window": np.arange(stream.n_windows), "value": values,
-                         "reference": ref, "what": what})
-
-
 # ---- what the model does on the stream ------------------------------------------------------
 @torch.no_grad()
 def timed_predict(model: nn.Module, X: np.ndarray, latency_rows: int = LATENCY_ROWS

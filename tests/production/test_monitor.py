@@ -80,7 +80,7 @@ def test_shift_scenarios_move_the_feature_they_name(ds, scenario):
     expected = {"sudden": np.full(8, 2.0), "gradual": 2.0 * (k + 1) / 8,
                 "seasonal": 2.0 * np.sin(2 * np.pi * (k + 1) / monitor.SEASON_WINDOWS)}[scenario]
     np.testing.assert_allclose(per_window[3:], expected, atol=1e-4)
-    trace = monitor.scenario_trace(ds, stream)
+    trace = lesson.scenario_trace(ds, stream)
     assert trace["value"].iloc[3:].mean() > trace["value"].iloc[:3].mean() + 0.3 \
         or scenario == "seasonal"
 
@@ -104,7 +104,7 @@ def test_new_category_in_a_one_hot_group_and_an_integer_code(ds):
     seen = np.unique(ds.X_train[:, 6])
     assert np.isin(coded.X[coded.window < 2, 6], seen).all()
     assert not np.isin(coded.X[coded.window >= 2, 6], seen).any()
-    trace = monitor.scenario_trace(ds, coded)
+    trace = lesson.scenario_trace(ds, coded)
     assert trace["reference"].iloc[0] == 0 and (trace["value"].iloc[2:] == 1).all()
 
 

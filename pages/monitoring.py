@@ -31,7 +31,7 @@ def restore_settings() -> dict:
     put each widget's value back before the widgets are made."""
     settings = st.session_state.setdefault(SETTINGS, dict(DEFAULTS))
     for name, value in settings.items():
-        if value is not None:
+        if value is not None and name != "model":
             st.session_state.setdefault(f"mon_set_{name}", value)
     return settings
 

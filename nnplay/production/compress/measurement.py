@@ -318,6 +318,23 @@ def measure(model, X: np.ndarray, y: np.ndarray, task: str, reference: np.ndarra
         with runner.threads(n):
             for batch in batch_sizes:
                 x = runner.prepare(rows_at(X, int(batch)))
-                row.latency[(int(batch), n)] = time_calls(lambda x=x: runner.run(x), warmup,
-                                                          repeats, budget_s)
+                row.latency[(int(batch), n)] = calm_timing(lambda x=x: runner.run(x), warmup,
+                                                           repeats, budget_s)
     return row
+
+
+DISTURBED = 3.0   # a p95 this many times the median: other work on the machine got in the way
+
+
+def calm_timing(call: Callable[[], object], warmup: int = 5, repeats: int = 50,
+                budget_s: float = 0.5, tries: int = 3) -> Latency:
+    """``time_calls``, repeated (up to ``tries`` runs) while a run looks disturbed (its p95 over
+    DISTURBED times its median, as when another process takes the core for a while); the
+    calmest run (lowest p95) is kept. The same rule for every variant, so none is favoured."""
+    best = time_calls(call, warmup, repeats, budget_s)
+    for _ in range(tries - 1):
+        if best.p95_ms <= DISTURBED * best.p50_ms:
+            break
+        again = time_calls(call, 0, repeats, budget_s)
+        best = again if again.p95_ms < best.p95_ms else best
+    return best

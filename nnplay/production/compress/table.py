@@ -231,6 +231,7 @@ def tradeoff(model: nn.Module, dataset, structured: Sequence[float] = STRUCTURED
     options = dict(batch_sizes=batch_sizes, threads=threads, repeats=repeats, warmup=warmup,
                    budget_s=budget_s)
     try:
+        _warm_up(plan[0], X, threads, budget_s)
         for i, v in enumerate(plan):
             check_stop(should_stop)
             row = {"variant": v.name, "technique": v.technique, "runtime": v.runtime}
@@ -260,6 +261,19 @@ def tradeoff(model: nn.Module, dataset, structured: Sequence[float] = STRUCTURED
     except Cancelled:
         raise Cancelled(result=_frame(rows, threads, dataset, len(X))) from None
     return _frame(rows, threads, dataset, len(X))
+
+
+def _warm_up(fp32: Variant, X, threads: Sequence[int], seconds: float) -> None:
+    """Run the fp32 model for a while on each thread count before anything is timed: the first
+    calls of a process (thread pools starting, memory being mapped) are slow, and without this
+    the first row measured (fp32, the yardstick) would pay for them."""
+    runner = fp32.build().runner
+    for n in threads:
+        with runner.threads(n):
+            for batch in (1, 64):
+                x = runner.prepare(m.rows_at(X, batch))
+                m.time_calls(lambda x=x: runner.run(x), warmup=0, repeats=10_000,
+                             budget_s=seconds)
 
 
 def _frame(rows: list[dict], threads: Sequence[int], dataset, n_test: int) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["playground_speed.py", "train_overhead.py", "families.py", "explain_speed.py",
-         "playground_refresh.py", "workshop_load.py"]
+         "production.py", "playground_refresh.py", "workshop_load.py"]
 
 
 def main() -> int:

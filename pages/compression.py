@@ -169,8 +169,9 @@ def main() -> None:
     st.caption(lesson.model_caption(entry.model, entry.dataset))
     reason = compress.feedforward_reason(entry.model)
     if reason:
-        st.info(f"Quantization, structured pruning and ONNX Runtime do not apply to this model: "
-                f"{reason}. The table says so row by row; unstructured pruning still applies.")
+        st.info(f"PyTorch's int8 recipes and structured pruning do not apply to this model: "
+                f"{reason}. ONNX Runtime's int8 and unstructured pruning still do; the table says "
+                "so row by row.")
     options = settings()
     key = ("table", entry.name, options)
     st.button("Measure with these settings", key="cmp_go", on_click=start_measuring,

@@ -170,6 +170,9 @@ def int8_findings(df: pd.DataFrame, threads: str = "t1") -> list[str]:
         if ratio is None:
             continue
         how = HOW.get((r["variant"], r["runtime"]), "")
+        if (_finite(r["size_ratio"]) or 0) >= 1:
+            how = ("on a model this small the file's bookkeeping (names, shapes, scales) "
+                   "outweighs the bytes int8 saves; " + how)
         out.append(f"**{compress.label(r)}**: file {ratio_text(r['size_ratio'])}, batch 64 "
                    f"{ms_text(r[col])} against {ms_text(base[col])} ({ratio_text(ratio)}, "
                    f"{_speed(ratio)})" + (f"; {how}." if how else "."))

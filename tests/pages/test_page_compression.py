@@ -1,6 +1,6 @@
 """Headless tests of pages/compression.py: a learner without a model gets the mnist5k MLP trained
 on the spot and every variant measured in the background, with real numbers in the table and
-the summary kept for the model card; an LSTM gets "not applicable" rows instead of errors; a
+the summary kept for the model card; an LSTM gets "not applicable" rows (and ONNX Runtime rows) instead of errors; a
 CNN from the session runs the lottery-ticket experiment."""
 
 from __future__ import annotations

@@ -159,12 +159,12 @@ def variants(model: nn.Module, dataset, structured: Sequence[float] = STRUCTURED
         return Built(m.OrtRunner(data), len(data), n_params or r.n_params, note=note)
 
     out += [
+        # any model the exporter can trace (recurrent and attention layers included)
         Variant("fp32 (ONNX Runtime)", "baseline", ort, lambda: ort_built(
-            r.onnx(), "the exported .onnx file (dynamo exporter)"), not_applicable=ff),
+            r.onnx(), "the exported .onnx file (dynamo exporter)")),
         Variant("int8 dynamic (ONNX Runtime)", "quantization", ort, lambda: ort_built(
             onnxrt.ort_quantize_dynamic(r.onnx()), "ONNX Runtime quantize_dynamic: int8 weights, "
-                                                   "activations quantized per call"),
-                not_applicable=ff),
+                                                   "activations quantized per call")),
         Variant("int8 static (ONNX Runtime)", "quantization", ort, lambda: ort_built(
             onnxrt.ort_quantize_static(r.onnx(), r.calib_X), "ONNX Runtime quantize_static: "
                                                              "calibrated, QDQ, per channel"),

@@ -18,7 +18,7 @@ int8 models run int8 kernels directly. Masked zeros make no dense kernel faster.
     small, report = compress.compress_model(model, dataset, quantize="dynamic-int8")
 
 Modules: ``quantize`` (PyTorch recipes), ``onnxrt`` (ONNX Runtime), ``prune``, ``measurement``,
-``table``. The learner's model is never changed: every recipe works on a copy.
+``table`` (the trade-off table), ``pipeline`` (compress_model). The learner's model is never changed: every recipe works on a copy.
 """
 
 from nnplay.production.compress.measurement import (
@@ -33,6 +33,7 @@ from nnplay.production.compress.measurement import (
     state_dict_bytes,
 )
 from nnplay.production.compress.onnxrt import ort_quantize_dynamic, ort_quantize_static, to_onnx
+from nnplay.production.compress.pipeline import QUANTIZE_OPTIONS, compress_model
 from nnplay.production.compress.prune import (
     fine_tune,
     layer_widths,
@@ -52,10 +53,8 @@ from nnplay.production.compress.quantize import (
     quantize_weight_only,
 )
 from nnplay.production.compress.table import (
-    QUANTIZE_OPTIONS,
     Variant,
     best_variant,
-    compress_model,
     label,
     latency_column,
     pareto_front,

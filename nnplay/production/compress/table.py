@@ -3,8 +3,7 @@
 ``variants`` lists the versions (each with how to build it, or why it does not apply to this
 model); ``tradeoff`` builds and measures them one by one (a background job: progress after each,
 Stop keeps the rows measured so far) into a DataFrame; ``pareto_front`` marks the rows no other
-row beats on both of two columns; ``summary`` is what the model card keeps; ``compress_model``
-is the one call for scripts and the command line.
+row beats on both of two columns; ``summary`` is what the model card keeps.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ UNSTRUCTURED_LEVELS = (0.5, 0.8, 0.9)   # share of weights set to zero
 COMBINED_LEVEL = 0.5                    # the structured level that is also quantized
 FINE_TUNE_EPOCHS = 2
 TEST_ROWS = 2000
-QUANTIZE_OPTIONS = ("none", "dynamic-int8", "weight-only-int8", "static-int8")
 STATUSES = ("ok", "not applicable", "failed")
 
 
@@ -345,7 +343,8 @@ def summary(df: pd.DataFrame, max_drop: float = 0.01) -> dict:
     rows, skipped = [], []
     for _, row in df.iterrows():
         if row["status"] != "ok":
-            skipped.append(f"{label(row)}: {row['status']}: {row['note']}")
+            failed = "failed: " if row["status"] == "failed" else ""
+            skipped.append(f"{label(row)}: {failed}{row['note']}")
             continue
         rows.append({"variant": label(row), "size_kB": _number(row["size_bytes"] / 1000),
                      "size_ratio": _number(row["size_ratio"]), metric: _number(row["score"]),
@@ -359,60 +358,3 @@ def summary(df: pd.DataFrame, max_drop: float = 0.01) -> dict:
             "smallest_within_1_point": None if smallest is None else label(smallest),
             "fastest_at_batch_64_within_1_point": None if fastest is None else label(fastest),
             "variants": rows, "not_applicable": skipped}
-
-
-def compress_model(model: nn.Module, dataset, quantize: str = "dynamic-int8",  # noqa: A002
-                   prune: float = 0.0, structured: bool = False, fine_tune_epochs: int = 0,
-                   test_rows: int = TEST_ROWS, threads: int = 1, repeats: int = 50,
-                   progress=None, should_stop=None) -> tuple[nn.Module, dict]:
-    """Prune (a share ``prune`` of weights, or of channels when ``structured``; then
-    ``fine_tune_epochs``) and quantize (one of QUANTIZE_OPTIONS) a copy of ``model``; returns it
-    with a report measured on ``dataset``'s test split: size_bytes, metric, latency_ms at batch
-    1 and 64 (median, ``threads`` CPU threads) before and after, and max_abs_diff."""
-    from nnplay.production.compress import prune as pruning
-    from nnplay.production.compress import quantize as quant
-
-    if quantize not in QUANTIZE_OPTIONS:
-        raise ValueError(f"quantize must be one of {', '.join(QUANTIZE_OPTIONS)}, "
-                         f"got {quantize!r}.")
-    limit = pruning.MAX_STRUCTURED if structured else pruning.MAX_SPARSITY
-    amount = pruning.check_amount(prune, limit, "share of channels to remove" if structured
-                                  else "share of weights to prune")
-    net = quant._copy(model)
-    if amount and structured:
-        net = pruning.prune_structured(net, amount, dataset.X_train[:2], fine_tune_epochs,
-                                       dataset, progress=progress, should_stop=should_stop)
-    elif amount:
-        net = pruning.prune_unstructured(net, amount, keep_mask=bool(fine_tune_epochs))
-        if fine_tune_epochs:
-            pruning.fine_tune(net, dataset, fine_tune_epochs, progress=progress,
-                              should_stop=should_stop)
-            pruning.remove_masks(net)
-    n_params = m.weight_count(net)
-    zeros = pruning.sparsity(net) if amount and not structured else None
-    size_after = None
-    if quantize == "dynamic-int8":
-        net = quant.quantize_dynamic(net)
-    elif quantize == "weight-only-int8":
-        net = quant.quantize_weight_only(net)
-    elif quantize == "static-int8":
-        rows = np.random.default_rng(0).permutation(len(dataset.X_train))[:quant.CALIBRATION_ROWS]
-        net = quant.quantize_static(net, dataset.X_train[np.sort(rows)])
-        size_after = m.graph_state_bytes(net)
-    X, y = dataset.X_test[:test_rows], dataset.y_test[:test_rows]
-    options = dict(threads=(int(threads),), repeats=repeats)
-    before = m.measure(model, X, y, dataset.task, **options)
-    reference = m.as_runner(model).outputs(np.asarray(X))
-    after = m.measure(net, X, y, dataset.task, reference, size_bytes=size_after,
-                      n_params=n_params, **options)
-    lat = {f"batch_{b}": {"before": before.latency[(b, int(threads))].p50_ms,
-                          "after": after.latency[(b, int(threads))].p50_ms}
-           for b in m.BATCH_SIZES}
-    report = {"quantize": quantize, "prune": amount, "structured": bool(structured),
-              "fine_tune_epochs": int(fine_tune_epochs), "threads": int(threads),
-              "size_bytes": {"before": before.size_bytes, "after": after.size_bytes},
-              "n_params": {"before": before.n_params, "after": n_params},
-              "metric": {"name": before.metric, "before": before.score, "after": after.score},
-              "latency_ms": lat, "max_abs_diff": after.max_abs_diff,
-              "sparsity": zeros}
-    return net, report

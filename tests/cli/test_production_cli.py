@@ -70,3 +70,35 @@ def test_drift_on_a_broken_csv_is_one_line(tmp_path, capsys, content, message):
     assert len(err) == 1 and message in err[0]
     assert main(["drift", "--reference", good, "--current", str(tmp_path / "none.csv")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_compress_reports_before_and_after_and_saves_a_loadable_pruned_model(saved, tmp_path,
+                                                                            capsys):
+    from nnplay.models import modelio
+
+    capsys.readouterr()
+    out = tmp_path / "pruned"
+    assert main(["compress", str(saved), "--quantize", "none", "--prune", "0.5", "--structured",
+                 "--out", str(out), "--json"]) == 0
+    report = last_json(capsys)
+    assert report["n_params"]["after"] < report["n_params"]["before"]
+    assert report["size_bytes"]["after"] < report["size_bytes"]["before"]
+    assert 0.5 <= report["metric"]["after"] <= 1.0 and report["metric"]["name"] == "accuracy"
+    for batch in ("batch_1", "batch_64"):
+        assert report["latency_ms"][batch]["before"] > 0 and report["latency_ms"][batch]["after"] > 0
+    loaded = modelio.load_dir(out)            # a pruned network is an nnplay model again
+    assert loaded.record.spec.params["hidden"] == [8]
+    assert main(["export", str(out), "--out", str(tmp_path / "p.onnx")]) == 0
+
+
+def test_compress_int8_writes_an_exported_program_and_bad_amounts_are_one_line(saved, tmp_path,
+                                                                              capsys):
+    capsys.readouterr()
+    assert main(["compress", str(saved), "--quantize", "dynamic-int8", "--out",
+                 str(tmp_path / "q"), "--json"]) == 0
+    report = last_json(capsys)
+    assert report["quantize"] == "dynamic-int8" and report["max_abs_diff"] < 0.5
+    assert (tmp_path / "q" / "model.pt2").is_file() or "not_saved" in report
+    assert main(["compress", str(saved), "--prune", "1.5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--prune" in err[0]

@@ -8,6 +8,7 @@ locks controls); runs can be kept as snapshots, saved to the session workspace a
 from __future__ import annotations
 
 import math
+import time
 
 import streamlit as st
 
@@ -30,6 +31,7 @@ from nnplay.ui.playground_controls import (
 from nnplay.ui.playground_view import edit_in_state, playground_view
 
 REFRESH_S = 0.05      # the live view redraws this often while playing
+SEND_S = 0.02         # a pause after each refresh while playing, so the server sends it
 VIEW_KEY = "pg_view"
 
 
@@ -156,6 +158,10 @@ def live_view() -> None:
     if st.session_state.get("pg_edit_message"):
         st.caption(st.session_state.pg_edit_message)
     if st.session_state.pg_playing:
+        if session.pacer.others_playing():
+            # The next refresh starts as soon as this one ends and drops whatever of this one
+            # the server has not sent yet; under load, its sending loop needs the GIL a moment.
+            time.sleep(SEND_S)
         return   # the view draws the live loss curve; the full chart below waits for a pause
     snaps = [(snap.label, snap.history) for snap in st.session_state.pg_snapshots]
     best = pg.best_epoch(history[1:])   # a trained epoch, as early stopping would keep

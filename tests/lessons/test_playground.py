@@ -332,3 +332,13 @@ def test_a_reader_waits_for_the_chunk_that_another_thread_is_training():
     seen.append(view.view_payload(session)["epoch"])   # waits for the lock, not mid-step
     worker.join()
     assert seen == [20]
+
+
+def test_others_playing_counts_the_other_sessions_without_marking_this_one():
+    clock, playing = FakeClock(), {}
+    me, other = (pg.ChunkPacer(playing=playing, clock=clock) for _ in range(2))
+    assert me.others_playing() == 0
+    other.next_epochs()
+    assert me.others_playing() == 1 and id(me) not in playing
+    clock.now = 10.0                          # the other stopped asking: its window ran out
+    assert me.others_playing() == 0

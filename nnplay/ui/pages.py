@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 SECTIONS = ("Foundations", "Build and train", "Evaluate and explain", "Responsible AI",
-            "Production", "Labs")
+            "Production", "Labs", "Frontiers", "Applications")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class Lesson:
 
 
 LESSONS: tuple[Lesson, ...] = (
+    Lesson("Foundations", "Why neural networks now", "pages/why_now.py", ":material/bolt:",
+           "Data, hardware and algorithms: the three causes, each measured on this machine."),
     Lesson("Foundations", "The neuron", "pages/neuron.py", ":material/radio_button_checked:",
            "What one neuron computes: weighted sum, bias, activation, a decision line, and losses."),
     Lesson("Foundations", "Backpropagation", "pages/backprop.py", ":material/account_tree:",
@@ -77,6 +79,16 @@ LESSONS: tuple[Lesson, ...] = (
            "A pretrained CNN's features against training from scratch, by labelled images per class."),
     Lesson("Labs", "Lab: sentiment with a transformer", "pages/lab_sentiment.py", ":material/reviews:",
            "Fine-tune a pretrained transformer on reviews against lexicon and TF-IDF baselines."),
+    Lesson("Frontiers", "Graph neural networks", "pages/gnn.py", ":material/share:",
+           "A GCN on Zachary's karate club against an MLP that ignores the edges."),
+    Lesson("Frontiers", "Federated learning", "pages/federated.py", ":material/devices:",
+           "FedAvg over simulated clients: IID against non-IID splits, against central training."),
+    Lesson("Frontiers", "GANs", "pages/gan.py", ":material/auto_awesome:",
+           "A generator and a discriminator on 2-D data, mode collapse measured, then digits."),
+    Lesson("Frontiers", "Green AI", "pages/green_ai.py", ":material/eco:",
+           "FLOPs, energy and CO2 of every run: accuracy per joule, in perspective."),
+    Lesson("Applications", "Applications", "pages/applications.py", ":material/work:",
+           "Health images, financial time series and support messages, with honest baselines."),
 )
 
 

@@ -39,7 +39,7 @@ def all_by_default(label: str, options: list, key: str, **kwargs) -> list:
 def run_filters(store: runs.RunStore) -> dict | None:
     """Lesson and dataset filters (and "only mine" on a shared server); None when there are no runs."""
     if not len(store):
-        st.info(f"No runs stored yet in `{store.path}`. Train one in the Training lab, the "
+        st.info(f"No runs stored yet in `{store.location}`. Train one in the Training lab, the "
                 "Playground or with `nnplay train`.")
         return None
     c1, c2 = st.columns(2)
@@ -72,7 +72,7 @@ def runs_table(store: runs.RunStore, filters: dict):
     st.dataframe(shown, key="runs_table", hide_index=True,
                  column_config={"duration_s": st.column_config.NumberColumn("seconds",
                                                                             format="%.2f")})
-    st.caption(f"{len(table)} runs in `{store.path}`")
+    st.caption(f"{len(table)} runs in `{store.location}`")
     return table
 
 

@@ -62,7 +62,7 @@ def run_runs_command(args, out=None, err=None) -> int:
                                limit=args.limit)
             if table.empty:
                 filtered = any((args.lesson, args.dataset, args.owner))
-                out.write(f"No runs {'match' if filtered else 'stored yet'} in {store.path}.\n")
+                out.write(f"No runs {'match' if filtered else 'stored yet'} in {store.location}.\n")
                 return 0
             metrics = [c for c in table.columns if c not in LIST_COLUMNS and c not in
                        ("name", "task", "device")]

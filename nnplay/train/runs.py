@@ -1,4 +1,5 @@
-"""The run store: every finished or stopped training run, kept in one SQLite file.
+"""The run store: every finished or stopped training run, in SQLite (the default) or any
+database SQLAlchemy reaches (PostgreSQL for a workshop's replicas).
 
 A run record is a plain JSON-able dict: the training config, the model spec
 ``{"family", "params"}``, the dataset's name, task and parameters, the per-epoch history, the
@@ -7,12 +8,16 @@ training time in seconds, when it was made, the ``lesson`` that made it (an id f
 ``nnplay.lessons.SOURCES``: a lesson, or cli, notebook, upload) and its ``owner`` (a browser's
 owner id on a shared server, else the operating-system user).
 
-The file lives under the user's data directory unless the environment variable NNPLAY_DB names
-another path. Several threads and processes may save at once: the database runs in WAL mode with
-a busy timeout and each save is one transaction. A file that is not a readable SQLite database
-raises RunStoreError naming it, and is never overwritten. A database written before runs had a
-lesson and an owner gains those columns when it is first opened; its old records keep reading
-(their ``source`` becomes ``lesson``, "lab" is "training_lab"; their owner is unknown, "").
+Where: the environment variable NNPLAY_DB holds a file path (SQLite) or a database URL such as
+``postgresql+psycopg://nnplay@127.0.0.1:5432/nnplay``; unset, runs.sqlite in the user's data
+directory. The app creates the table and migrates older ones. Several threads, processes and
+app replicas may save at once: each save is one transaction (SQLite: WAL mode, a busy timeout and
+an immediate write lock; PostgreSQL: its own row locking, and an advisory lock while the schema
+is created). A file that is not a readable SQLite database, or a database that cannot be reached,
+raises RunStoreError naming it (the password hidden), and is never overwritten. A database
+written before runs had a lesson and an owner gains those columns when it is first opened; its
+old records keep reading (their ``source`` becomes ``lesson``, "lab" is "training_lab"; their
+owner is unknown, "").
 """
 
 from __future__ import annotations
@@ -21,13 +26,15 @@ import getpass
 import json
 import math
 import os
-import sqlite3
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from nnplay.train.record import check_source
 
@@ -40,38 +47,53 @@ BASE_COLUMNS = ("id", "created", "lesson", "owner", "name", "dataset", "task", "
 # What older nnplay versions wrote as a record's "source", in today's lesson ids.
 LEGACY_LESSONS = {"lab": "training_lab"}
 
-# `source` holds the lesson again so that older nnplay versions sharing the file can still insert
+# `source` holds the lesson again so that older nnplay versions sharing a file can still insert
 # and filter; `lesson` and `owner` come last because older files gain them by ALTER TABLE.
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created REAL NOT NULL,
-    source TEXT NOT NULL,
-    name TEXT NOT NULL,
-    status TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    device TEXT NOT NULL,
-    duration_s REAL,
-    record TEXT NOT NULL,
-    lesson TEXT NOT NULL DEFAULT '',
-    owner TEXT NOT NULL DEFAULT ''
+_METADATA = sa.MetaData()
+RUNS = sa.Table(
+    "runs", _METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("dataset", sa.Text, nullable=False),
+    sa.Column("device", sa.Text, nullable=False),
+    sa.Column("duration_s", sa.Float),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("lesson", sa.Text, nullable=False, server_default=""),
+    sa.Column("owner", sa.Text, nullable=False, server_default=""),
+    sqlite_autoincrement=True,
 )
-"""
 _ADDED_COLUMNS = ("lesson", "owner")
+_SCHEMA_LOCK = 734_551_120          # PostgreSQL advisory lock key while creating the table
+_ENGINES: dict[str, sa.Engine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
 class RunStoreError(ValueError):
-    """The runs database cannot be opened, read or written; the message names the file."""
+    """The runs database cannot be opened, read or written; the message names the database."""
 
 
-def default_path() -> Path:
-    """$NNPLAY_DB when set, else runs.sqlite in the user's data directory for nnplay."""
+def is_url(location) -> bool:
+    """True for a database URL (``dialect[+driver]://...``), False for a file path."""
+    return isinstance(location, str) and "://" in location
+
+
+def default_location() -> str | Path:
+    """$NNPLAY_DB when set (a path or a URL), else runs.sqlite in the user's data directory."""
     env = os.environ.get(ENV_VAR, "").strip()
     if env:
-        return Path(env).expanduser()
+        return env if is_url(env) else Path(env).expanduser()
     import platformdirs
 
     return Path(platformdirs.user_data_dir("nnplay")) / "runs.sqlite"
+
+
+def default_path() -> Path | None:
+    """The SQLite file the store uses by default (None when NNPLAY_DB is a database URL)."""
+    where = default_location()
+    return None if is_url(where) else where
 
 
 def local_owner() -> str:
@@ -117,81 +139,141 @@ def record_task(record: dict) -> str:
     return ""
 
 
-def _in_clause(column: str, wanted) -> tuple[str, tuple]:
-    """``column = ?`` for one value, ``column IN (...)`` for several (none matches nothing)."""
-    values = (wanted,) if isinstance(wanted, str) else tuple(wanted)
-    if len(values) == 1:
-        return f"{column} = ?", values
-    return f"{column} IN ({', '.join('?' * len(values))})", values
+def _in(column: str, wanted):
+    """``column = value`` for one value, ``column IN (...)`` for several (none matches nothing)."""
+    values = [wanted] if isinstance(wanted, str) else list(wanted)
+    return RUNS.c[column].in_(values) if len(values) != 1 else RUNS.c[column] == values[0]
+
+
+def _sqlite_engine(path: Path) -> sa.Engine:
+    engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.pool.NullPool,
+                              connect_args={"timeout": BUSY_TIMEOUT_S,
+                                            "isolation_level": None})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        # Reading the schema first makes a file that is no database fail here, before any write.
+        dbapi_conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        dbapi_conn.execute("PRAGMA journal_mode = WAL").fetchone()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):   # a write takes the lock at BEGIN, waiting up to the busy timeout
+        write = conn.get_execution_options().get("nnplay_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _engine(location) -> sa.Engine:
+    """One engine per database per process (a pool for servers; plain connections for SQLite)."""
+    key = str(location)
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            if is_url(location):
+                _ENGINES[key] = sa.create_engine(location, pool_pre_ping=True, pool_size=5,
+                                                 max_overflow=5, pool_recycle=1800)
+            else:
+                _ENGINES[key] = _sqlite_engine(Path(location))
+        return _ENGINES[key]
 
 
 class RunStore:
-    """Saves, lists, reads, deletes and exports run records in one SQLite file.
+    """Saves, lists, reads, deletes and exports run records in one database.
 
-    Each call opens its own short-lived connection, so one RunStore may be shared by threads.
+    ``where``: a SQLite file path or a database URL (default: ``default_location()``). Each call
+    is one short transaction, so one RunStore may be shared by threads.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None):
-        self.path = Path(path).expanduser() if path is not None else default_path()
+    def __init__(self, where: str | os.PathLike | None = None):
+        where = default_location() if where is None else where
+        self.url = str(where) if is_url(where) else None
+        self.path = None if self.url else Path(where).expanduser()
+        try:
+            self.engine = _engine(self.url or self.path)
+        except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as err:
+            raise self._fail(err) from None
         self._init_schema()
 
-    # ---- connections -------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        """Where the runs are, for a person: the file, or the URL without its password."""
+        if self.url:
+            return self.engine.url.render_as_string(hide_password=True)
+        return str(self.path)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # ---- transactions ------------------------------------------------------------------------
     def _fail(self, err: Exception) -> RunStoreError:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if self.url:
+            where = self.url
+            try:
+                where = sa.engine.make_url(self.url).render_as_string(hide_password=True)
+            except ArgumentError:
+                pass
+            return RunStoreError(
+                f"The runs database {where} cannot be used ({reason}). Runs are not being "
+                f"saved; check that the server is running and the URL in {ENV_VAR} is right "
+                "(e.g. postgresql+psycopg://user:password@host:5432/dbname), or unset it to use "
+                "a local SQLite file.")
         return RunStoreError(
-            f"The runs database {self.path} cannot be used ({err}). Runs are not being saved; "
+            f"The runs database {self.path} cannot be used ({reason}). Runs are not being saved; "
             f"move or delete that file (nnplay never overwrites it), or set {ENV_VAR} to "
             "another path.")
 
-    def _connect(self) -> sqlite3.Connection:
+    def _run(self, work, write: bool = False):
+        """``work(connection)`` in one transaction (committed when it returns, rolled back when
+        it raises); database errors become RunStoreError."""
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            return conn
-        except sqlite3.Error as err:
-            raise self._fail(err) from None
-
-    def _execute(self, sql, params: tuple = (), write: bool = False):
-        """Run one statement, or ``sql(connection)`` when it is a function, in its own transaction.
-
-        Returns the statement's rows (or the function's result); sqlite errors become
-        RunStoreError, and any error rolls the transaction back.
-        """
-        conn = self._connect()
-        try:
-            if write:
-                conn.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting up to the timeout
-            result = sql(conn) if callable(sql) else conn.execute(sql, params).fetchall()
-            if write:
-                conn.execute("COMMIT")
-            return result
-        except sqlite3.Error as err:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise self._fail(err) from None
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
+            with self.engine.connect() as conn:
+                if not write:
+                    return work(conn)
+                conn = conn.execution_options(nnplay_write=True)
+                with conn.begin():
+                    return work(conn)
+        except SQLAlchemyError as err:
+            raise self._fail(getattr(err, "orig", None) or err) from None
 
     def _init_schema(self) -> None:
-        if self.path.is_dir():
-            raise RunStoreError(f"The runs database path {self.path} is a folder; "
-                                f"set {ENV_VAR} to a file path.")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise self._fail(err) from None
+        if self.path is not None:
+            if self.path.is_dir():
+                raise RunStoreError(f"The runs database path {self.path} is a folder; "
+                                    f"set {ENV_VAR} to a file path.")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise self._fail(err) from None
 
         def columns(conn) -> set[str]:
-            # Reading the schema first makes a non-database file fail here, before any write.
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            return {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+            inspector = sa.inspect(conn)
+            if not inspector.has_table("runs"):
+                return set()
+            return {c["name"] for c in inspector.get_columns("runs")}
 
-        if not set(_ADDED_COLUMNS) <= self._execute(columns):  # new file, or one to migrate
-            self._execute(_create_or_migrate, write=True)
+        if not set(_ADDED_COLUMNS) <= self._run(columns):  # new database, or one to migrate
+            self._run(self._create_or_migrate, write=True)
+
+    def _create_or_migrate(self, conn) -> None:
+        """Create the table, or add ``lesson`` and ``owner`` to an older one, filled from each
+        record. Inside the caller's write transaction: two processes opening an old database at
+        once migrate it once (SQLite's write lock; PostgreSQL's advisory lock)."""
+        if self.dialect == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+        _METADATA.create_all(conn, checkfirst=True)
+        present = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+        missing = [c for c in _ADDED_COLUMNS if c not in present]
+        for column in missing:
+            conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+        if missing:
+            rows = conn.execute(sa.select(RUNS.c.id, RUNS.c.record)).all()
+            for rid, text in rows:
+                rec = json.loads(text)
+                conn.execute(RUNS.update().where(RUNS.c.id == rid).values(
+                    lesson=record_lesson(rec), owner=str(rec.get("owner") or "")))
 
     # ---- the API -------------------------------------------------------------------------------
     def save(self, record: dict) -> int:
@@ -210,27 +292,30 @@ class RunStore:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}.")
         created = float(rec.setdefault("created", time.time()))
         dataset = rec.get("dataset") or {}
-        row = (created, lesson, lesson, owner, str(rec.get("name", "")), status,
-               str(dataset.get("name", "")), str(rec.get("device", "")),
-               rec.get("duration_s"), json.dumps(rec, allow_nan=False, sort_keys=True))
-        rows = self._execute("INSERT INTO runs (created, source, lesson, owner, name, status, "
-                             "dataset, device, duration_s, record) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", row, write=True)
-        return int(rows[0][0])
+        row = {"created": created, "source": lesson, "lesson": lesson, "owner": owner,
+               "name": str(rec.get("name", "")), "status": status,
+               "dataset": str(dataset.get("name", "")), "device": str(rec.get("device", "")),
+               "duration_s": rec.get("duration_s"),
+               "record": json.dumps(rec, allow_nan=False, sort_keys=True)}
+        return int(self._run(lambda conn: conn.execute(
+            RUNS.insert().values(**row).returning(RUNS.c.id)).scalar_one(), write=True))
 
     def get(self, run_id: int) -> dict:
         """The full record of run ``run_id`` (with its id); ValueError when there is none."""
-        rows = self._execute("SELECT id, lesson, owner, record FROM runs WHERE id = ?",
-                             (_as_id(run_id),))
-        if not rows:
-            raise ValueError(f"No run with id {run_id} in {self.path}; `nnplay runs list` "
+        rid = _as_id(run_id)
+        row = self._run(lambda conn: conn.execute(
+            sa.select(RUNS.c.id, RUNS.c.lesson, RUNS.c.owner, RUNS.c.record)
+            .where(RUNS.c.id == rid)).first())
+        if row is None:
+            raise ValueError(f"No run with id {run_id} in {self.location}; `nnplay runs list` "
                              "shows the ids.")
-        rid, lesson, owner, text = rows[0]
+        rid, lesson, owner, text = row
         return {"id": rid, **_current_shape(json.loads(text), lesson, owner)}
 
     def ids(self) -> list[int]:
         """Every stored run id, oldest first."""
-        return [r[0] for r in self._execute("SELECT id FROM runs ORDER BY id")]
+        return list(self._run(lambda conn: conn.execute(
+            sa.select(RUNS.c.id).order_by(RUNS.c.id)).scalars().all()))
 
     def list(self, order_by: str = "created", descending: bool = True,
              lesson: str | Iterable[str] | None = None, dataset: str | Iterable[str] | None = None,
@@ -241,17 +326,12 @@ class RunStore:
         values; an empty list keeps none). Runs missing the sort column (e.g. accuracy for a
         regression run) come last.
         """
-        where, params = [], ()
+        query = sa.select(RUNS.c.id, RUNS.c.lesson, RUNS.c.owner, RUNS.c.record)
         for column, wanted in (("lesson", lesson), ("dataset", dataset), ("owner", owner)):
             if wanted is not None:
-                clause, values = _in_clause(column, wanted)
-                where.append(clause)
-                params += values
-        sql = "SELECT id, lesson, owner, record FROM runs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+                query = query.where(_in(column, wanted))
         rows = [_summary_row(rid, _current_shape(json.loads(text), les, own))
-                for rid, les, own, text in self._execute(sql, params)]
+                for rid, les, own, text in self._run(lambda conn: conn.execute(query).all())]
         table = pd.DataFrame(rows)
         if table.empty:
             return pd.DataFrame(columns=list(BASE_COLUMNS))
@@ -262,7 +342,9 @@ class RunStore:
         """The different values of ``lesson``, ``dataset`` or ``owner`` among stored runs, sorted."""
         if column not in ("lesson", "dataset", "owner"):
             raise ValueError(f"distinct takes lesson, dataset or owner, got {column!r}.")
-        return [r[0] for r in self._execute(f"SELECT DISTINCT {column} FROM runs ORDER BY 1")]
+        col = RUNS.c[column]
+        return list(self._run(lambda conn: conn.execute(
+            sa.select(col).distinct().order_by(col)).scalars().all()))
 
     def delete(self, run_id: int, owner: str | None = None) -> bool:
         """Remove a run; True when it existed.
@@ -273,46 +355,28 @@ class RunStore:
         rid = _as_id(run_id)
 
         def remove(conn) -> bool:
-            row = conn.execute("SELECT owner FROM runs WHERE id = ?", (rid,)).fetchone()
+            row = conn.execute(sa.select(RUNS.c.owner).where(RUNS.c.id == rid)).first()
             if row is None:
                 return False
             if owner is not None and row[0] != owner:
                 who = row[0] or "no recorded owner (it was saved before runs had owners)"
                 raise ValueError(f"Run {rid} belongs to {who}, not to {owner}; only its owner "
                                  "can delete it.")
-            conn.execute("DELETE FROM runs WHERE id = ?", (rid,))
+            conn.execute(RUNS.delete().where(RUNS.c.id == rid))
             return True
 
-        return self._execute(remove, write=True)
+        return self._run(remove, write=True)
 
     def export_json(self, run_id: int) -> str:
         """The run's full record as pretty JSON (no NaN: missing numbers are null)."""
         return json.dumps(self.get(run_id), indent=2, sort_keys=True, allow_nan=False)
 
     def __len__(self) -> int:
-        return int(self._execute("SELECT count(*) FROM runs")[0][0])
+        return int(self._run(lambda conn: conn.execute(
+            sa.select(sa.func.count()).select_from(RUNS)).scalar_one()))
 
     def __repr__(self) -> str:
-        return f"RunStore({str(self.path)!r})"
-
-
-def _create_or_migrate(conn: sqlite3.Connection) -> None:
-    """Create the table, or add ``lesson`` and ``owner`` to an older one, filled from each record.
-
-    Runs inside the caller's write transaction, so two processes opening an old file at once
-    migrate it once: the second finds the columns already there.
-    """
-    conn.execute(_SCHEMA)
-    present = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-    missing = [c for c in _ADDED_COLUMNS if c not in present]
-    for column in missing:
-        conn.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
-    if missing:
-        filled = []
-        for rid, text in conn.execute("SELECT id, record FROM runs").fetchall():
-            rec = json.loads(text)
-            filled.append((record_lesson(rec), str(rec.get("owner") or ""), rid))
-        conn.executemany("UPDATE runs SET lesson = ?, owner = ? WHERE id = ?", filled)
+        return f"RunStore({self.location!r})"
 
 
 def _current_shape(rec: dict, lesson: str, owner: str) -> dict:

@@ -13,6 +13,10 @@ A stopped job keeps what was produced: ``Cancelled(result=...)`` carries a parti
 becomes the job's ``result`` (ArchRace, memory_race and BaselineComparison raise it with what
 they finished); a function that raises a bare Cancelled leaves ``result`` None.
 ``Job.for_trainer(trainer)`` runs ``trainer.fit()``; its result is the trainer, stopped or not.
+
+Where a job runs is nnplay.train.executor's business: on a laptop ``start()`` starts the thread at
+once; on a workshop server a job may first wait in a fair queue (status "queued", ``describe()``
+says its place) and a training job may run on a Dask worker, mirrored into the same Job API.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 from nnplay.train.callbacks import Callback, StopTraining
 
 JOB_STATUSES = ("ready", "running", "completed", "stopped", "failed")
+QUEUED = "queued"   # a status too, only where a queue holds the job (nnplay.train.executor)
 FINISHED = ("completed", "stopped", "failed")
 STOPPED_BY_USER = "stopped by the user"
 
@@ -95,7 +100,7 @@ def fit_stoppable(trainer, progress: Callable[[int, int], None] | None = None,
 class Job:
     """Runs ``fn(*args, progress=..., should_stop=..., **kwargs)`` once in a daemon thread.
 
-    ``status`` is one of JOB_STATUSES. ``result`` is the return value when completed, or what a
+    ``status`` is one of JOB_STATUSES (or QUEUED while a queue holds it). ``result`` is the return value when completed, or what a
     Cancelled carried when stopped; ``error`` is the message of the exception when failed ('' when
     none). For a training job (``Job.for_trainer``) ``trainer`` is the Trainer, ``result`` too.
     """
@@ -113,6 +118,10 @@ class Job:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._ended = threading.Event()          # set once the status says finished
+        self.owner = ""                          # who asked for it (an owner id), for fair queues
+        self.queue_note: Callable[[], str] | None = None   # "2 jobs ahead of yours" while queued
+        self._on_finish: list[Callable[[Job], None]] = []
 
     @classmethod
     def for_trainer(cls, trainer, label: str = "") -> Job:
@@ -133,13 +142,14 @@ class Job:
 
     # control --------------------------------------------------------------------------------
     def start(self) -> Job:
-        """Start the thread (once); returns self."""
-        if self._thread is not None:
-            return self
-        self.status, self.started_at = "running", time.perf_counter()
-        self._done_at_start = self.done_steps
-        self._thread = threading.Thread(target=self._work, name=f"nnplay-job-{self.label}",
-                                        daemon=True)
+        """Start the thread (once); returns self. A job stopped while queued never starts."""
+        with self._lock:   # a queued job is started by a queue while its owner may press Stop
+            if self._thread is not None or self.finished:
+                return self
+            self.status, self.started_at = "running", time.perf_counter()
+            self._done_at_start = self.done_steps
+            self._thread = threading.Thread(target=self._work, name=f"nnplay-job-{self.label}",
+                                            daemon=True)
         self._thread.start()
         return self
 
@@ -149,12 +159,36 @@ class Job:
         self._stop.set()
         if self.trainer is not None:
             self.trainer.stop()
+        with self._lock:
+            never_ran = self.status == QUEUED
+            if never_ran:            # it ends now, without waiting for a turn
+                self.status = "stopped"
+        if never_ran:
+            if self.trainer is not None and not self.trainer.done:
+                _mark_stopped(self.trainer, STOPPED_BY_USER)
+            self._finish("stopped", self.trainer, "")
 
     def join(self, timeout: float | None = None) -> Job:
-        """Wait for the thread (for notebooks and tests); returns self."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Wait until the job has finished (for notebooks and tests); returns self at once when
+        it was never started or queued."""
+        if self.status != "ready":
+            self._ended.wait(timeout)
         return self
+
+    # queues and other runners -------------------------------------------------------------
+    def mark_queued(self, note: Callable[[], str] | None = None) -> Job:
+        """Say the job waits for a turn; ``note()`` tells where it stands. Returns self."""
+        if self.status == "ready":
+            self.status, self.queue_note = QUEUED, note
+        return self
+
+    def when_finished(self, callback: Callable[[Job], None]) -> None:
+        """Call ``callback(job)`` once the job has finished (at once if it already has)."""
+        with self._lock:
+            if not self._ended.is_set():
+                self._on_finish.append(callback)
+                return
+        callback(self)
 
     @property
     def running(self) -> bool:
@@ -191,7 +225,11 @@ class Job:
         return self.elapsed_seconds() / done * remaining
 
     def describe(self, unit: str = "steps") -> str:
-        """A progress line: "Epoch 12/50, about 3 s left" for training, "3 of 10 folds, 1.2 s"."""
+        """A progress line: "Epoch 12/50, about 3 s left" for training, "3 of 10 folds, 1.2 s";
+        while queued, where it stands ("Waiting for a free trainer: 2 jobs ahead of yours")."""
+        if self.status == QUEUED:
+            return (self.queue_note() if self.queue_note is not None else "") or \
+                "Waiting for a free trainer"
         with self._lock:
             done, total = self.done_steps, self.total_steps
         if self.trainer is not None:
@@ -214,10 +252,19 @@ class Job:
             status, error = "failed", str(err) or type(err).__name__
             if self.trainer is not None and not self.trainer.done:
                 _mark_stopped(self.trainer, f"error: {error}")
+        self._finish(status, result, error)
+
+    def _finish(self, status: str, result: Any, error: str) -> None:
+        """Record how the job ended, then tell whoever waits (queues, join)."""
         # everything else is in place before status says finished: pollers read without a lock
         self.seconds = time.perf_counter() - (self.started_at or time.perf_counter())
         self.result, self.error = result, error
         self.status = status
+        with self._lock:
+            self._ended.set()
+            callbacks, self._on_finish = self._on_finish, []
+        for callback in callbacks:
+            callback(self)
 
     def __repr__(self) -> str:
         return (f"Job({self.label!r}, status={self.status!r}, "

@@ -1,0 +1,671 @@
+"""Lab 3, sentiment with a transformer: the engine side of pages/lab_sentiment.py.
+
+Four ways to tell a good review from a bad one, trained and tested on the same split:
+- VADER, a hand-made sentiment lexicon (nothing learned from these reviews);
+- TF-IDF word and word-pair weights + logistic regression (scikit-learn);
+- frozen sentence embeddings (all-MiniLM-L6-v2's tokens averaged) + a logistic head, the
+  embeddings cached on disk per (model, dataset, max_len);
+- fine-tuning: the head and the last ``train_layers`` layers of the encoder trained for
+  ``steps`` AdamW steps.
+
+``train_text`` trains one text model (frozen or fine-tuned) and ``compare`` builds the
+side-by-side table; both run without Streamlit (the CLI calls them) and follow the job protocol
+(``progress(done, total)``, ``should_stop()``; a stop keeps what was learned and raises Cancelled
+carrying it). ``inspect_sentence`` looks inside one sentence: its tokens, the model's
+prediction, attention maps and token attributions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+from nnplay import data
+from nnplay.data.dataset import Dataset
+from nnplay.data.text import DEFAULT_BASE, TEXT_DATASETS
+from nnplay.models.registry import ModelSpec
+from nnplay.models.text import EVAL_CHUNK, TextClassifier
+from nnplay.train.config import TrainConfig
+from nnplay.train.jobs import Cancelled, check_stop
+from nnplay.train.schedules import make_optimizer
+from nnplay.train.trainer import seed_everything
+
+DEFAULT_DATASET = "rotten_tomatoes"
+DATASETS = TEXT_DATASETS
+# CPU defaults, measured on a busy 2-core machine (see the module's tests and the page caption)
+DEFAULTS = {"n": 1200, "test_size": 0.25, "max_len": 64, "steps": 60, "train_layers": 2,
+            "batch_size": 16, "lr": 3e-4, "seed": 0}
+MAX_LEN_FOR = {"rotten_tomatoes": 64, "drug_reviews": 128, "imdb": 256}
+METHODS = ("vader", "tfidf", "frozen", "finetune")
+METHOD_TITLES = {"vader": "VADER lexicon", "tfidf": "TF-IDF + logistic regression",
+                 "frozen": "Frozen MiniLM embeddings + logistic head",
+                 "finetune": "Fine-tuned MiniLM"}
+CACHE_ENV = "NNPLAY_CACHE"
+
+
+# ---- the data ------------------------------------------------------------------------------------
+def load_reviews(name: str = DEFAULT_DATASET, n: int | None = None, test_size: float = 0.25,
+                 seed: int = 0, max_len: int | None = None, base: str = DEFAULT_BASE) -> Dataset:
+    """A review dataset as token ids; ``n`` reviews (the lab's default, capped at all of them)."""
+    info = data.get_info(name)
+    n = min(int(n or DEFAULTS["n"]), info.n_samples)
+    return data.load(name, n=n, test_size=test_size, seed=seed,
+                     max_len=int(max_len or MAX_LEN_FOR.get(name, 64)), tokenizer=base)
+
+
+def scores(y_true, y_pred) -> dict:
+    """Accuracy and macro F1 (every class counts the same, however rare)."""
+    return {"accuracy": float(accuracy_score(y_true, y_pred)),
+            "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0))}
+
+
+# ---- baselines -----------------------------------------------------------------------------------
+class VaderBaseline:
+    """VADER's compound score mapped to the dataset's classes; nothing is learned but the class
+    to answer when a review has no sentiment words at all (the training majority).
+
+    Two classes: compound > 0 is the positive class, < 0 the negative one. Three: VADER's own
+    thresholds, >= 0.05 positive, <= -0.05 negative, neutral between.
+    """
+
+    def __init__(self, sentiment=("negative", "positive")):
+        self.sentiment = tuple(sentiment)
+
+    def fit(self, texts, y) -> VaderBaseline:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self.analyzer_ = SentimentIntensityAnalyzer()
+        self.majority_ = int(np.bincount(np.asarray(y)).argmax())
+        return self
+
+    def compound(self, texts) -> np.ndarray:
+        return np.array([self.analyzer_.polarity_scores(t)["compound"] for t in texts])
+
+    def predict(self, texts) -> np.ndarray:
+        c = self.compound(texts)
+        index = {s: i for i, s in enumerate(self.sentiment)}
+        if "neutral" in index:
+            return np.where(c >= 0.05, index["positive"],
+                            np.where(c <= -0.05, index["negative"], index["neutral"]))
+        return np.where(c > 0, index["positive"], np.where(c < 0, index["negative"],
+                                                           self.majority_))
+
+    def __repr__(self) -> str:
+        return f"VaderBaseline(sentiment={self.sentiment})"
+
+
+class TfidfBaseline:
+    """TF-IDF of words and word pairs (sublinear counts) + multinomial logistic regression."""
+
+    def __init__(self, C: float = 4.0, ngram_range=(1, 2)):   # noqa: N803 (scikit-learn's name)
+        self.C, self.ngram_range = C, tuple(ngram_range)
+
+    def fit(self, texts, y) -> TfidfBaseline:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        self.vectorizer_ = TfidfVectorizer(ngram_range=self.ngram_range, sublinear_tf=True)
+        X = self.vectorizer_.fit_transform(texts)
+        self.model_ = LogisticRegression(C=self.C, max_iter=2000).fit(X, y)
+        return self
+
+    def predict(self, texts) -> np.ndarray:
+        return self.model_.predict(self.vectorizer_.transform(texts))
+
+    def top_words(self, k: int = 8) -> dict[int, list[str]]:
+        """The k words and pairs that push hardest toward each class (binary: index 1 vs 0)."""
+        names = np.asarray(self.vectorizer_.get_feature_names_out())
+        coef = self.model_.coef_
+        if coef.shape[0] == 1:
+            coef = np.vstack([-coef[0], coef[0]])
+        return {c: list(names[np.argsort(coef[c])[::-1][:k]]) for c in range(coef.shape[0])}
+
+    def __repr__(self) -> str:
+        return f"TfidfBaseline(C={self.C}, ngram_range={self.ngram_range})"
+
+
+# ---- frozen embeddings, cached on disk ------------------------------------------------------------
+def cache_dir() -> Path:
+    """$NNPLAY_CACHE when set, else nnplay's folder in the user's cache directory."""
+    env = os.environ.get(CACHE_ENV, "").strip()
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("nnplay"))
+
+
+def _cache_file(base: str, dataset: str, max_len: int) -> Path:
+    return cache_dir() / "text_embeddings" / f"{base}-{dataset}-{max_len}.npz"
+
+
+def _row_keys(ids: np.ndarray) -> np.ndarray:
+    return np.array([hashlib.sha1(row.tobytes()).hexdigest() for row in np.ascontiguousarray(ids)])
+
+
+def _read_cache(path: Path) -> tuple[dict[str, np.ndarray], float]:
+    try:
+        with np.load(path) as f:
+            return dict(zip(f["keys"], f["vectors"], strict=True)), float(f["seconds_per_row"])
+    except (OSError, KeyError, ValueError):   # none yet, or damaged: compute again
+        return {}, 0.0
+
+
+def _write_cache(path: Path, table: dict[str, np.ndarray], seconds_per_row: float) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, keys=np.array(list(table)), vectors=np.stack(list(table.values())),
+                 seconds_per_row=np.float64(seconds_per_row))
+        os.replace(tmp, path)
+    except OSError:   # a read-only cache folder only costs time
+        pass
+
+
+@dataclass
+class Embeddings:
+    """Sentence embeddings of some rows, with what computing them cost."""
+
+    vectors: np.ndarray          # (n, hidden) float32
+    seconds: float               # spent now, on the rows that were not cached
+    cached_rows: int             # rows read from the disk cache
+    cached_seconds: float        # what those rows took when they were first computed (estimate)
+
+
+def sentence_embeddings(model: TextClassifier, ids: np.ndarray, dataset: str, max_len: int,
+                        cache: bool = True, progress=None, should_stop=None) -> Embeddings:
+    """The model's sentence embeddings of token-id rows, reusing and extending the disk cache.
+
+    ``progress(done, total)`` hears of each chunk of rows; a stop saves the rows done so far.
+    """
+    ids = np.asarray(ids)
+    path = _cache_file(model.base, dataset, max_len)
+    table, per_row = _read_cache(path) if cache else ({}, 0.0)
+    keys = _row_keys(ids)
+    # one row per text not cached yet, similar lengths together (less padding per chunk)
+    missing = np.array(list({k: i for i, k in enumerate(keys) if k not in table}.values()),
+                       dtype=np.int64)
+    missing = missing[np.argsort((ids[missing] != model.pad_id).sum(1), kind="stable")]
+    new_keys = set(keys[missing])
+    cached = int(sum(k not in new_keys for k in keys))
+    chunks = [missing[i:i + EVAL_CHUNK] for i in range(0, len(missing), EVAL_CHUNK)]
+    model.eval()
+    start, rows_done = time.perf_counter(), 0
+    try:
+        for done, chunk in enumerate(chunks, 1):
+            check_stop(should_stop)
+            with torch.no_grad():
+                vectors = model.embed(torch.as_tensor(ids[chunk])).float().numpy()
+            table.update(zip(keys[chunk], vectors, strict=True))
+            rows_done += len(chunk)
+            if progress is not None:
+                progress(done, len(chunks))
+    finally:   # what was computed is kept, even when stopped
+        seconds = time.perf_counter() - start
+        if cache and rows_done:
+            before = len(table) - rows_done
+            _write_cache(path, table, (per_row * before + seconds) / len(table))
+    return Embeddings(np.stack([table[k] for k in keys]).astype(np.float32), seconds, cached,
+                      cached * per_row)
+
+
+def logistic_head(model: TextClassifier, X: np.ndarray, y: np.ndarray, C: float = 1.0):
+    """Fit logistic regression on embeddings and copy it into ``model.head``: the model then
+    gives the same probabilities as the fitted regression. Returns the regression."""
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=C, max_iter=2000).fit(X, y)
+    coef, bias = lr.coef_, lr.intercept_
+    if coef.shape[0] == 1:   # binary: softmax([a, b]) = sigmoid(b - a) with b - a = w.x + c
+        coef, bias = np.vstack([-coef[0] / 2, coef[0] / 2]), np.array([-bias[0] / 2, bias[0] / 2])
+    if coef.shape[0] != model.n_outputs:
+        raise ValueError(f"The training rows hold {coef.shape[0]} of the {model.n_outputs} "
+                         "classes; use more reviews.")
+    with torch.no_grad():
+        model.head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
+        model.head.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    return lr
+
+
+# ---- training one text model ------------------------------------------------------------------------
+@dataclass
+class TextRun:
+    """One trained text model: what it scored on the test split, how long it took, how it ended."""
+
+    mode: str                      # frozen | finetune
+    dataset: Dataset = field(repr=False)
+    model: TextClassifier = field(repr=False)
+    spec: ModelSpec = field(repr=False)
+    test_accuracy: float = float("nan")
+    macro_f1: float = float("nan")
+    train_seconds: float = 0.0
+    predict_seconds: float = 0.0   # predicting the test split
+    status: str = "completed"      # completed | stopped
+    steps_done: int = 0
+    steps: int = 0
+    history: list = field(default_factory=list, repr=False)   # per step: step, loss, seconds
+    predictions: np.ndarray | None = field(default=None, repr=False)
+    note: str = ""
+    config: TrainConfig | None = field(default=None, repr=False)
+
+    def summary(self) -> dict:
+        """JSON-able numbers (what `nnplay train --model text --json` prints)."""
+        out = {"dataset": self.dataset.name, "mode": self.mode, "spec": self.spec.to_dict(),
+               "test_accuracy": self.test_accuracy, "macro_f1": self.macro_f1,
+               "train_seconds": round(self.train_seconds, 2), "status": self.status,
+               "steps_done": self.steps_done, "steps": self.steps, "n_train": self.dataset.n_train,
+               "n_test": self.dataset.n_test, "note": self.note}
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in out.items()}
+
+
+def predict_ids(model: TextClassifier, ids: np.ndarray) -> np.ndarray:
+    """Predicted classes for token-id rows (chunked, in eval mode)."""
+    model.eval()
+    with torch.no_grad():
+        return model(torch.as_tensor(np.asarray(ids))).argmax(-1).numpy()
+
+
+def fine_tune(run: TextRun, lr: float, batch_size: int, seed: int, progress=None,
+              should_stop=None) -> TextRun:
+    """``run.steps`` AdamW steps on shuffled mini-batches (a new order each pass over the data),
+    the gradient norm clipped at 1. A stop ends it after the current step, keeping the weights."""
+    model, ds = run.model, run.dataset
+    n = ds.n_train
+    config = TrainConfig(optimizer="adamw", lr=lr, batch_size=batch_size, seed=seed,
+                         epochs=max(1, math.ceil(run.steps * batch_size / n)), grad_clip=1.0)
+    run.config = config
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = make_optimizer(params, config)
+    X, y = torch.as_tensor(ds.X_train), torch.as_tensor(ds.y_train)
+    order_gen = torch.Generator().manual_seed(seed)
+    order, position = torch.randperm(n, generator=order_gen), 0
+    model.train()
+    start = time.perf_counter()
+    for step in range(1, run.steps + 1):
+        if should_stop is not None and should_stop():
+            run.status = "stopped"
+            break
+        if position + batch_size > n:   # next pass over the data, in a new order
+            order, position = torch.randperm(n, generator=order_gen), 0
+        rows = order[position:position + batch_size]
+        position += batch_size
+        loss = torch.nn.functional.cross_entropy(model(X[rows]), y[rows])
+        for p in params:
+            p.grad = None
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        run.steps_done = step
+        run.history.append({"step": step, "loss": float(loss.detach()),
+                            "seconds": time.perf_counter() - start})
+        if progress is not None:
+            progress(step, run.steps)
+    run.train_seconds += time.perf_counter() - start
+    model.eval()
+    return run
+
+
+def train_text(dataset: str | Dataset = DEFAULT_DATASET, mode: str = "finetune",
+               steps: int = DEFAULTS["steps"], seed: int = 0,
+               train_layers: int = DEFAULTS["train_layers"], lr: float = DEFAULTS["lr"],
+               batch_size: int = DEFAULTS["batch_size"], base: str = DEFAULT_BASE,
+               n: int | None = None, max_len: int | None = None, cache: bool = True,
+               history: list | None = None, progress=None, should_stop=None) -> TextRun:
+    """Train one text classifier; returns a TextRun with test_accuracy, macro_f1, train_seconds
+    and status.
+
+    ``dataset`` is a Dataset from nnplay.data.text or a registry name (then ``n`` reviews,
+    ``max_len`` tokens, split with ``seed``). ``mode="frozen"``: embeddings (disk-cached) and a
+    logistic head; ``"finetune"``: ``steps`` steps on the head and the last ``train_layers``
+    layers. ``history``, when given, is filled with the per-step losses as they come (a page
+    draws it live). A stop raises Cancelled(result=the run, evaluated as it stands).
+    """
+    from nnplay.models.text import MODES
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}.")
+    if isinstance(steps, bool) or not 1 <= int(steps) <= 10_000:
+        raise ValueError(f"steps must be a whole number from 1 to 10,000, got {steps!r}.")
+    ds = dataset if isinstance(dataset, Dataset) else load_reviews(
+        dataset, n=n, seed=seed, max_len=max_len, base=base)
+    params = {"base": base, "mode": mode}
+    if mode == "finetune":
+        params["train_layers"] = int(train_layers)
+    spec = ModelSpec("text", params)
+    seed_everything(seed)
+    model = spec.build(ds)
+    run = TextRun(mode, ds, model, spec, steps=int(steps) if mode == "finetune" else 0)
+    if history is not None:
+        run.history = history
+    if mode == "frozen":
+        _fit_frozen(run, cache, progress, should_stop)
+    else:
+        fine_tune(run, lr, batch_size, seed, progress, should_stop)
+        run.predictions, run.predict_seconds = _timed(predict_ids, model, ds.X_test)
+    s = scores(ds.y_test, run.predictions)
+    run.test_accuracy, run.macro_f1 = s["accuracy"], s["macro_f1"]
+    if run.status == "stopped":
+        raise Cancelled(result=run)
+    return run
+
+
+def _timed(fn, *args):
+    start = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - start
+
+
+def _fit_frozen(run: TextRun, cache: bool, progress, should_stop) -> None:
+    """Embed the training rows (cache first), fit the logistic head, embed and predict the
+    test rows. A stop while embedding raises Cancelled with nothing trained."""
+    model, ds = run.model, run.dataset
+    max_len = ds.X_train.shape[1]
+    train_chunks = math.ceil(ds.n_train / EVAL_CHUNK)
+    total = train_chunks + math.ceil(ds.n_test / EVAL_CHUNK)
+    later = None if progress is None else (lambda done, _t: progress(train_chunks + done, total))
+    train = sentence_embeddings(model, ds.X_train, ds.name, max_len, cache,
+                                None if progress is None else (lambda d, _t: progress(d, total)),
+                                should_stop)
+    _, fit_s = _timed(logistic_head, model, train.vectors, ds.y_train)
+    run.train_seconds = train.seconds + fit_s
+    test = sentence_embeddings(model, ds.X_test, ds.name, max_len, cache, later, should_stop)
+    with torch.no_grad():
+        logits, head_s = _timed(model.head, torch.as_tensor(test.vectors))
+    run.predictions, run.predict_seconds = logits.argmax(-1).numpy(), test.seconds + head_s
+    cached = train.cached_rows + test.cached_rows
+    if cached:
+        run.note = (f"{cached} of {ds.n_train + ds.n_test} reviews' embeddings came from the "
+                    f"disk cache (computing them took about "
+                    f"{train.cached_seconds + test.cached_seconds:.0f} s)")
+    if progress is not None:
+        progress(total, total)
+
+
+# ---- the side-by-side comparison ---------------------------------------------------------------------
+@dataclass
+class Comparison:
+    """Every method trained and tested on the same split: the table, predictions and models."""
+
+    dataset: Dataset = field(repr=False)
+    table: pd.DataFrame            # one row per method (index: method key), see COLUMNS
+    predictions: dict = field(default_factory=dict, repr=False)   # method -> test predictions
+    runs: dict = field(default_factory=dict, repr=False)          # frozen / finetune -> TextRun
+    complete: bool = True
+
+    @property
+    def majority_accuracy(self) -> float:
+        """Accuracy of always answering the training set's most common class."""
+        majority = np.bincount(self.dataset.y_train).argmax()
+        return float(np.mean(self.dataset.y_test == majority))
+
+
+COLUMNS = ("method", "accuracy", "macro_f1", "train_seconds", "predict_seconds", "status", "note")
+
+
+def _row(key: str, y_true, pred, train_s: float, predict_s: float, status: str = "completed",
+         note: str = "") -> dict:
+    return {"key": key, "method": METHOD_TITLES[key], **scores(y_true, pred),
+            "train_seconds": train_s, "predict_seconds": predict_s, "status": status,
+            "note": note}
+
+
+def comparison(dataset: str | Dataset = DEFAULT_DATASET, steps: int = DEFAULTS["steps"],
+               train_layers: int = DEFAULTS["train_layers"], seed: int = 0,
+               n: int | None = None, max_len: int | None = None, lr: float = DEFAULTS["lr"],
+               batch_size: int = DEFAULTS["batch_size"], methods=METHODS,
+               base: str = DEFAULT_BASE, cache: bool = True, history: list | None = None,
+               progress=None, should_stop=None) -> Comparison:
+    """Train and test every method in ``methods`` on one split; returns a Comparison.
+
+    A stop keeps the rows finished (and a fine-tuning run as it stood) and raises
+    Cancelled(result=the partial Comparison).
+    """
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"Unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}.")
+    ds = dataset if isinstance(dataset, Dataset) else load_reviews(
+        dataset, n=n, seed=seed, max_len=max_len, base=base)
+    train_text_, test_text = ds.extra["text_train"], ds.extra["text_test"]
+    chunks = math.ceil(ds.n_train / EVAL_CHUNK) + math.ceil(ds.n_test / EVAL_CHUNK)
+    total = 2 + ("frozen" in methods) * chunks + ("finetune" in methods) * int(steps)
+    rows, result = [], Comparison(ds, pd.DataFrame(columns=COLUMNS))
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(done, total)
+
+    def part(before: int):
+        return None if progress is None else (lambda done, _total: progress(before + done, total))
+
+    def table() -> pd.DataFrame:
+        frame = pd.DataFrame(rows, columns=("key", *COLUMNS))
+        return frame.set_index("key").reindex([m for m in METHODS if m in set(frame["key"])])
+
+    try:
+        if "vader" in methods:
+            vader = VaderBaseline(ds.extra["sentiment"]).fit(train_text_, ds.y_train)
+            pred, seconds = _timed(vader.predict, test_text)
+            rows.append(_row("vader", ds.y_test, pred, 0.0, seconds,
+                             note="a lexicon: nothing learned from these reviews"))
+            result.predictions["vader"] = pred
+        report(1)
+        check_stop(should_stop)
+        if "tfidf" in methods:
+            tfidf, fit_s = _timed(TfidfBaseline().fit, train_text_, ds.y_train)
+            pred, seconds = _timed(tfidf.predict, test_text)
+            rows.append(_row("tfidf", ds.y_test, pred, fit_s, seconds))
+            result.predictions["tfidf"] = pred
+        report(2)
+        if "frozen" in methods:
+            run = train_text(ds, "frozen", seed=seed, base=base, cache=cache,
+                             progress=part(2), should_stop=should_stop)
+            result.runs["frozen"], result.predictions["frozen"] = run, run.predictions
+            rows.append(_row("frozen", ds.y_test, run.predictions, run.train_seconds,
+                             run.predict_seconds, note=run.note))
+            report(2 + chunks)
+        if "finetune" in methods:
+            before = 2 + ("frozen" in methods) * chunks
+            try:
+                run = train_text(ds, "finetune", steps, seed, train_layers, lr, batch_size, base,
+                                 history=history, progress=part(before), should_stop=should_stop)
+            except Cancelled as stop:
+                run = stop.result
+            result.runs["finetune"], result.predictions["finetune"] = run, run.predictions
+            rows.append(_row("finetune", ds.y_test, run.predictions, run.train_seconds,
+                             run.predict_seconds, run.status, _finetune_note(run)))
+            if run.status == "stopped":
+                raise Cancelled()
+    except Cancelled:
+        result.table, result.complete = table(), False
+        raise Cancelled(result=result) from None
+    result.table = table()
+    return result
+
+
+def compare(dataset: str | Dataset = DEFAULT_DATASET, **kwargs) -> pd.DataFrame:
+    """The side-by-side table alone (accuracy, macro F1, seconds per method); see comparison."""
+    return comparison(dataset, **kwargs).table
+
+
+def _finetune_note(run: TextRun) -> str:
+    layers = "all layers" if run.model.train_layers == len(run.model.layers) else \
+        f"last {run.model.train_layers} of {len(run.model.layers)} layers"
+    return f"{layers}, {run.steps_done} of {run.steps} steps of {run.config.batch_size} reviews"
+
+
+def _points(x: float) -> str:
+    return f"{100 * x:+.1f} points"
+
+
+def findings(result: Comparison) -> list[str]:
+    """What the table shows, in sentences built from its numbers (nothing typed in)."""
+    t = result.table
+    done = t[t["accuracy"].notna()]
+    if done.empty:
+        return []
+    n_test, best = result.dataset.n_test, done["accuracy"].idxmax()
+    lines = [f"On these {n_test:,} test reviews, **{t.loc[best, 'method']}** is the most accurate "
+             f"({t.loc[best, 'accuracy']:.1%}, macro F1 {t.loc[best, 'macro_f1']:.3f}); always "
+             f"answering the most common class would score {result.majority_accuracy:.1%}."]
+    for key in done.index.drop(best):
+        lines.append(f"{t.loc[key, 'method']}: {t.loc[key, 'accuracy']:.1%} "
+                     f"({_points(t.loc[key, 'accuracy'] - t.loc[best, 'accuracy'])} against the "
+                     f"best), macro F1 {t.loc[key, 'macro_f1']:.3f}.")
+    if {"frozen", "tfidf"} <= set(done.index):
+        gap = t.loc["frozen", "accuracy"] - t.loc["tfidf", "accuracy"]
+        if gap > 0:
+            lines.append(f"With {result.dataset.n_train:,} training reviews, the pretrained "
+                         f"embeddings beat TF-IDF by {100 * gap:.1f} points: they bring what "
+                         "MiniLM learned about language from a billion sentence pairs, while "
+                         "TF-IDF knows only the words of these reviews.")
+        else:
+            lines.append(f"Here TF-IDF matches or beats the frozen embeddings "
+                         f"({_points(-gap)}): with {result.dataset.n_train:,} training reviews "
+                         "the words themselves carry enough.")
+    if {"frozen", "finetune"} <= set(done.index):
+        ft, fr = t.loc["finetune"], t.loc["frozen"]
+        ratio = ft["train_seconds"] / max(fr["train_seconds"], 1e-9)
+        lines.append(f"Fine-tuning ({ft['note']}) scored {_points(ft['accuracy'] - fr['accuracy'])} "
+                     f"against the frozen embeddings and trained for {ft['train_seconds']:.0f} s, "
+                     f"{ratio:.1f}x the frozen model's {fr['train_seconds']:.1f} s.")
+    gaps = (done["accuracy"] - done["macro_f1"])
+    if gaps.max() > 0.05:
+        key = gaps.idxmax()
+        lines.append(f"{t.loc[key, 'method']}'s macro F1 is {gaps.max():.3f} below its accuracy: "
+                     "it gets the rarer classes wrong more often (macro F1 counts every class "
+                     "the same).")
+    return lines
+
+
+def misclassified(result: Comparison, method: str, limit: int = 50) -> pd.DataFrame:
+    """Test reviews ``method`` got wrong: the text, the true class, its answer and the others'."""
+    if method not in result.predictions:
+        raise ValueError(f"{METHOD_TITLES.get(method, method)} has no predictions in this "
+                         "comparison.")
+    ds, names = result.dataset, result.dataset.class_names
+    wrong = np.flatnonzero(result.predictions[method] != ds.y_test)[:limit]
+    frame = pd.DataFrame({"review": [ds.extra["text_test"][i] for i in wrong],
+                          "true class": [names[ds.y_test[i]] for i in wrong],
+                          METHOD_TITLES[method]: [names[result.predictions[method][i]]
+                                                  for i in wrong]})
+    for key, pred in result.predictions.items():
+        if key != method:
+            frame[METHOD_TITLES[key]] = [names[pred[i]] for i in wrong]
+    return frame
+
+
+# ---- one sentence, inside the model ----------------------------------------------------------------
+def inspect_sentence(model: TextClassifier, text: str, class_names, max_len: int = 64,
+                     target: int | None = None, n_steps: int = 50) -> dict:
+    """The sentence's tokens, the model's class probabilities, its attention maps per layer,
+    integrated-gradient attributions per token and attention rollout. ValueError for an empty
+    text; a text longer than ``max_len`` tokens is cut (``view.truncated`` says so)."""
+    from nnplay.data.text import tokens_of
+    from nnplay.models.text import attention_rollout, token_attributions
+
+    view = tokens_of(text, model.base, max_len)
+    ids = torch.as_tensor([view.ids])
+    model.eval()
+    with torch.no_grad():
+        proba = torch.softmax(model(ids), -1)[0].numpy()
+    maps = model.attention_maps(ids)
+    ig = token_attributions(model, ids, target, n_steps)
+    return {"view": view, "proba": proba, "predicted": int(proba.argmax()),
+            "class_names": list(class_names), "maps": [m.numpy() for m in maps],
+            "ig": ig, "rollout": attention_rollout(maps).numpy()}
+
+
+def run_name(run: TextRun) -> str:
+    """The name a run's model gets in the session's workspace."""
+    if run.mode == "frozen":
+        return f"MiniLM frozen + logistic head on {run.dataset.name}"
+    return f"MiniLM fine-tuned ({_finetune_note(run)}) on {run.dataset.name}"
+
+
+def run_metrics(run: TextRun) -> dict:
+    return {"accuracy": run.test_accuracy, "macro_f1": run.macro_f1}
+
+
+def dataset_size(name: str) -> int:
+    return data.get_info(name).n_samples
+
+
+REVIEW_CHOICES = (200, 400, 800, 1200, 2000, 4000, 8000)
+MAX_LEN_CHOICES = (16, 32, 48, 64, 96, 128, 192, 256)
+
+
+def layers_label(k: int) -> str:
+    return "head only" if k == 0 else "all 6 + embeddings" if k == 6 else f"last {k}"
+
+
+def run_caption(settings: dict, result: Comparison) -> str:
+    """What a comparison ran on, in one line."""
+    ds = result.dataset
+    cut = ds.extra["truncated_train"] + ds.extra["truncated_test"]
+    return (f"{ds.name}: {ds.n_train + ds.n_test:,} reviews ({ds.n_train:,} to train on, "
+            f"{ds.n_test:,} to test), at most {ds.extra['max_len']} tokens each ({cut:,} cut), "
+            f"seed {settings['seed']}.")
+
+
+def timing_text(result: Comparison | None) -> str:
+    """How long fine-tuning takes, from the last run's measured pace (nothing typed in)."""
+    text = ("Time grows with the steps, the reviews per step and their tokens; frozen "
+            "embeddings are computed once per review and kept on disk for the next run.")
+    run = None if result is None else result.runs.get("finetune")
+    if run is None or not run.steps_done:
+        return text
+    pace = run.train_seconds / run.steps_done
+    return (f"{text} The last run fine-tuned at {pace:.2f} s a step ({run.steps_done} steps in "
+            f"{run.train_seconds:.0f} s) on this machine, shared with everyone using it.")
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The comparison formatted for a person: percentages, seconds, words for missing values."""
+    def fmt(value, pattern: str) -> str:
+        return "—" if value is None or (isinstance(value, float) and not math.isfinite(value)) \
+            else pattern.format(value)
+
+    return pd.DataFrame({
+        "method": table["method"],
+        "accuracy": [fmt(v, "{:.1%}") for v in table["accuracy"]],
+        "macro F1": [fmt(v, "{:.3f}") for v in table["macro_f1"]],
+        "training (s)": [fmt(v, "{:.1f}") for v in table["train_seconds"]],
+        "predicting the test split (s)": [fmt(v, "{:.2f}") for v in table["predict_seconds"]],
+        "how it ended": list(table["status"]),
+        "note": [v or "" for v in table["note"]]})
+
+
+def completeness_latex(ig: dict) -> str:
+    """The completeness check of integrated gradients, with this sentence's numbers."""
+    total = float(np.sum(ig["attributions"]))
+    change = ig["score"] - ig["baseline_score"]
+    return (rf"\sum_i \mathrm{{IG}}_i = {total:.4f} \approx F(x) - F(x_{{[PAD]}}) = "
+            rf"{ig['score']:.4f} - ({ig['baseline_score']:.4f}) = {change:.4f}")
+
+
+IG_TEXT = ("**Integrated gradients** (signed): each token's share of the predicted class's score, "
+           "measured along a straight path from a sentence of [PAD] tokens to yours. Red tokens "
+           "pushed towards the prediction, blue ones against it; the shares add up to the score's "
+           "change from the [PAD] sentence (checked below).")
+ROLLOUT_TEXT = ("**Attention rollout** (unsigned): how much of the averaged final representation "
+                "flows from each token through all layers' attention, the residual path "
+                "included. It shows where the model looked, not which class a token favours; "
+                "the shares add up to 1.")
+
+__all__ = ["COLUMNS", "DATASETS", "DEFAULTS", "IG_TEXT", "MAX_LEN_CHOICES", "MAX_LEN_FOR",
+           "METHODS", "METHOD_TITLES", "REVIEW_CHOICES", "ROLLOUT_TEXT", "completeness_latex",
+           "dataset_size", "display_table", "layers_label", "run_caption", "run_metrics",
+           "run_name", "timing_text", "Comparison", "Embeddings", "TextRun", "TfidfBaseline",
+           "VaderBaseline", "compare", "comparison", "fine_tune", "findings", "inspect_sentence",
+           "load_reviews", "logistic_head", "misclassified", "predict_ids", "scores",
+           "sentence_embeddings", "train_text"]

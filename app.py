@@ -3,6 +3,7 @@
 import streamlit as st
 
 from nnplay.ui.models_panel import models_panel
+from nnplay.ui.owner import workshop_mode
 from nnplay.ui.pages import SECTIONS, available_lessons
 from nnplay.ui.workspace import show_notice, workspace_names
 
@@ -19,6 +20,10 @@ ordered.update({name: sections[name] for name in SECTIONS if name in sections})
 page = st.navigation(ordered, expanded=True)   # every lesson listed, beside Your models
 before = workspace_names()
 models_panel()   # "Your models": the session's workspace, visible while the page computes
+if workshop_mode() and page.url_path != "instructor":
+    from nnplay.ui.workshop import learner_panel
+
+    learner_panel(page.title)   # NNPLAY_WORKSHOP=1: your name, the instructor's messages
 try:
     page.run()
 finally:

@@ -5,6 +5,10 @@ st.session_state under a key, with the page's own notes beside it: {"worker": Jo
 ``job_panel`` draws a progress bar and a Stop button while it runs (polled every half second, the
 thread never touches Streamlit), then calls the page's ``on_finish(job)`` exactly once and reruns
 the page. ``worker_progress`` does the same for a Job kept bare under its key.
+
+``start_job`` hands the job to nnplay.train.executor: on a laptop it starts at once in a thread, as
+it always did; on a workshop server it may wait its turn (the bar says its place) and a training
+job may run on a Dask cluster, kept under the key as the same kind of Job.
 """
 
 from __future__ import annotations
@@ -13,15 +17,25 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from nnplay.train.executor import QueueFull, get_executor
 from nnplay.train.jobs import Job
+from nnplay.ui.owner import known_owner
 
 POLL_SECONDS = 0.5
 
 
 def start_job(key: str, worker: Job, **notes) -> dict:
-    """Stop any job under ``key``, start ``worker`` and keep it with ``notes``; returns the job."""
+    """Stop any job under ``key``, start ``worker`` (or queue it, or send it to the cluster:
+    nnplay.train.executor) and keep it with ``notes``; returns the job. A learner over a
+    workshop server's limit gets ``{"error": why}`` under the key instead, as for a setting
+    that cannot start."""
     stop_job(key)
-    job = {"worker": worker.start(), "handled": False, **notes}
+    try:
+        worker = get_executor().submit(worker, owner=known_owner())
+    except QueueFull as err:
+        st.session_state[key] = {"error": str(err)}
+        return st.session_state[key]
+    job = {"worker": worker, "handled": False, **notes}
     st.session_state[key] = job
     return job
 
@@ -56,9 +70,13 @@ def stop_job(key: str) -> None:
 
 
 def progress_bar(worker: Job, what: str = "", unit: str = "steps") -> None:
-    """The job's progress bar with its line ("Epoch 12/50, about 3 s left")."""
+    """The job's progress bar with its line ("Epoch 12/50, about 3 s left", or its place while
+    it waits for a turn); a caption when a configured training cluster cannot be reached."""
     text = worker.describe(unit)
     st.progress(worker.fraction, text=f"{what}: {text}" if what else text)
+    problem = get_executor().problem
+    if problem:
+        st.caption(problem)
 
 
 def worker_progress(key: str, unit: str = "steps") -> None:

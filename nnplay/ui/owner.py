@@ -11,6 +11,9 @@ seeing someone's run (its JSON names its owner) does not let you act as them.
 
 This is an identity for convenience, not authentication: another browser, a private window or
 cleared cookies make a new owner, and whoever uses the same browser profile is the same owner.
+
+A workshop (NNPLAY_WORKSHOP=1, nnplay.ui.workshop) is a shared server whose learners also pick a
+display name: ``owner_label`` then shows that name instead of "another learner".
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from nnplay.train.runs import local_owner
 
 SHARED_ENV = "NNPLAY_SHARED"
+WORKSHOP_ENV = "NNPLAY_WORKSHOP"
 COOKIE = "nnplay_owner"
 STATE_KEY = "nnplay_owner"
 BROWSER_PREFIX = "browser-"
@@ -34,9 +38,15 @@ COOKIE_MAX_AGE_S = 365 * 24 * 3600
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
+def workshop_mode() -> bool:
+    """True in workshop mode (NNPLAY_WORKSHOP=1): a shared server where learners have names."""
+    return os.environ.get(WORKSHOP_ENV, "").strip() == "1"
+
+
 def shared_server() -> bool:
-    """True on a workshop server (NNPLAY_SHARED=1): runs then belong to the browser that made them."""
-    return os.environ.get(SHARED_ENV, "").strip() == "1"
+    """True on a workshop server (NNPLAY_SHARED=1, or NNPLAY_WORKSHOP=1): runs then belong to the
+    browser that made them."""
+    return os.environ.get(SHARED_ENV, "").strip() == "1" or workshop_mode()
 
 
 def owner_from_token(token: str) -> str:
@@ -61,6 +71,14 @@ def owner_id() -> str:
     return st.session_state[STATE_KEY]
 
 
+def known_owner() -> str:
+    """This session's owner id without writing a cookie (safe in a button's callback): the id
+    once ``owner_id()`` has run in this session, else this session's own id."""
+    if not shared_server():
+        return local_owner()
+    return st.session_state.get(STATE_KEY) or owner_from_token(_session_token())
+
+
 def can_delete(owner: str) -> bool:
     """Whether this session may delete a run of ``owner``: any run when not shared, else its own."""
     return not shared_server() or owner == owner_id()
@@ -72,12 +90,20 @@ def delete_owner() -> str | None:
 
 
 def owner_label(owner: str) -> str:
-    """How a run's owner is shown: "you", "another learner", "unknown" or an OS user's name."""
+    """How a run's owner is shown: "you", "another learner" (in workshop mode the name that
+    learner chose), "unknown" or an OS user's name. Plain text: show it with a widget that
+    escapes it, never as HTML."""
     if can_delete(owner):
         return "you"
     if not owner:
         return "unknown"
-    return "another learner" if owner.startswith(BROWSER_PREFIX) else owner
+    if not owner.startswith(BROWSER_PREFIX):
+        return owner
+    if workshop_mode():
+        from nnplay.ui.workshop import display_names
+
+        return display_names().get(owner) or "another learner"
+    return "another learner"
 
 
 def _cookie_token() -> str | None:

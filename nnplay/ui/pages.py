@@ -59,6 +59,8 @@ LESSONS: tuple[Lesson, ...] = (
            "Attention with numbers, then a small encoder trained with its attention maps."),
     Lesson("Build and train", "Choosing an architecture", "pages/architectures.py", ":material/compare:",
            "Which network for which data, with a live side-by-side race."),
+    Lesson("Build and train", "Workshop: instructor", "pages/instructor.py", ":material/school:",
+           "For a workshop's instructor: the class's runs live, who is active, exercise links."),
     Lesson("Evaluate and explain", "Evaluation", "pages/evaluate.py", ":material/fact_check:",
            "The right metric, honest baselines, thresholds, calibration and the accuracy paradox."),
     Lesson("Evaluate and explain", "Explainability", "pages/explain.py", ":material/visibility:",

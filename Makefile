@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test lint bench chromium datasets clean
+.PHONY: run test lint bench chromium datasets postgres-haproxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ chromium:
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; \
 	fi
 
+# Debian's PostgreSQL and HAProxy for the workshop tests (tests/deploy, the run store on
+# PostgreSQL): started by the tests themselves on loopback ports, never as system services.
+postgres-haproxy:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! command -v haproxy >/dev/null; then \
+		echo "Installing Debian's postgresql and haproxy for the workshop tests"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends postgresql haproxy; \
+	fi
+
 # Debian's Fashion-MNIST (all 70,000 images) for the transfer-learning lab; without it the lab
 # falls back to nnplay's own digits.
 datasets:
@@ -47,7 +55,7 @@ datasets:
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
-test: $(VENV)/.installed-dev chromium datasets
+test: $(VENV)/.installed-dev chromium datasets postgres-haproxy
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -17,7 +17,7 @@ from nnplay.train.jobs import Job
 from nnplay.ui import widgets
 from nnplay.ui import workspace as ws
 from nnplay.ui.draw import draw_digit
-from nnplay.ui.jobs import progress_bar, settle_job, start_job, stop_job
+from nnplay.ui.jobs import job_panel, progress_bar, settle_job, start_job, stop_job
 from nnplay.ui.owner import owner_id
 
 JOB, DOWNLOAD = "labm_job", "labm_download"
@@ -63,11 +63,7 @@ def data_section(settings: dict) -> mnist.MnistChoice:
         st.button("Try to download full MNIST", key="labm_download_go", on_click=start_job,
                   args=(DOWNLOAD, Job(lambda progress, should_stop: mnist.download_mnist(),
                                       label="download MNIST")))
-        download = settle_job(DOWNLOAD, lambda job: load_digits.clear())
-        if download is not None and download["worker"].status == "failed":
-            st.error(download["worker"].error)
-        elif DOWNLOAD in st.session_state and download is None:
-            st.caption("Downloading... (the page stays usable)")
+        job_panel(DOWNLOAD, lambda job: load_digits.clear(), what="Download")
     return choice
 
 
@@ -132,8 +128,8 @@ def finish_grid(job: dict) -> None:
     entry = ws.register(experiment.best_, lesson=lab.LESSON, spec=experiment.best_spec_,
                         name=f"lab_mnist best: {lab.cell_name(*best[:3])}", record_run=False)
     if entry is not None:
-        if best["run_id"] is not None:   # the grid stored its run already
-            entry.record = replace(entry.record, run_id=int(best["run_id"]))
+        if lab.stored_run_id(best) is not None:   # the grid stored its run already
+            entry.record = replace(entry.record, run_id=lab.stored_run_id(best))
         kept["best"] = entry.name
         st.session_state["labm_model_prefer"] = entry.name
 

@@ -23,6 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 from nnplay.data.dataset import Dataset
+from nnplay.data.registry import DatasetInfo
 
 ENV_VAR = "NNPLAY_DATA_DIR"
 RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
@@ -31,6 +32,13 @@ FULL_TRAIN, FULL_TEST = 60_000, 10_000
 SIDE, BOX = 28, 20           # MNIST: 28x28 images, each digit scaled into a 20x20 box
 INK_THRESHOLD = 0.1          # share of the brightest pixel that counts as ink when cropping
 FALLBACK = "mnist5k"
+
+
+# For the dataset registry: register(MNIST_INFO, load_mnist) makes data.load("mnist") work.
+MNIST_INFO = DatasetInfo("mnist", "classification", "real", FULL_TRAIN + FULL_TEST, SIDE * SIDE,
+                         10, "torchvision", "MNIST: 70,000 handwritten digits, 28x28 grey images "
+                         "(60,000 train, 10,000 test); read from a local copy, downloaded only "
+                         "when asked.")
 
 
 class MnistUnavailable(ValueError):  # noqa: N818  (a person's message, like the other ValueErrors)
@@ -60,7 +68,7 @@ def is_cached(root: str | os.PathLike | None = None) -> bool:
 
 def how_to_get(root: str | os.PathLike | None = None) -> str:
     """One sentence on how to get full MNIST onto this machine."""
-    return (f"Full MNIST is not in {raw_folder(root)}: download it from this page, or with "
+    return (f"Full MNIST is not in {raw_folder(root)}: download it on the MNIST lab's page, or with "
             "`torchvision.datasets.MNIST(root, download=True)` where root is "
             f"{raw_folder(root).parent.parent} (or set {ENV_VAR} to a folder that has "
             "MNIST/raw in it).")
@@ -141,7 +149,7 @@ class MnistChoice:
 def mnist_or_fallback(train_rows: int = FULL_TRAIN, test_rows: int = FULL_TEST, seed: int = 0,
                       root: str | None = None, prefer_full: bool = True) -> MnistChoice:
     """Full MNIST when it is cached (and preferred), else mnist5k; never touches the network."""
-    from nnplay.data.registry import load
+    from nnplay.data.registry import load  # the registry is filled when nnplay.data is imported
 
     if prefer_full:
         try:

@@ -33,7 +33,9 @@ LESSON = "lab_mnist"
 DEFAULT_LAYERS = (1, 2, 3)
 DEFAULT_NEURONS = (32, 128, 512)
 DEFAULT_ACTIVATIONS = ("relu", "sigmoid", "tanh")
-DEFAULT_EPOCHS = 10     # the default grid: 27 cells on mnist5k, 28-68 s on one busy CPU core
+# The default grid, 27 cells on mnist5k, took 28-68 s on this project's shared 2-core machine
+# (one torch thread, load average about 5), about 300 s at a load average of 15.
+DEFAULT_EPOCHS = 10
 LAYER_CHOICES = (1, 2, 3, 4)
 NEURON_CHOICES = (16, 32, 64, 128, 256, 512, 1024)
 ACTIVATION_CHOICES = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")
@@ -366,6 +368,12 @@ def findings(table: pd.DataFrame) -> list[str]:
                     f"{smallest['parameters']:,} parameters, "
                     f"{smallest['parameters'] / best['parameters']:.0%} of the best cell's.")
     return said
+
+
+def stored_run_id(row: pd.Series) -> int | None:
+    """A cell's run id in the run store, or None when it was not stored."""
+    value = row["run_id"]
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def results_table(table: pd.DataFrame) -> pd.DataFrame:

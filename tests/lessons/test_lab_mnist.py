@@ -182,6 +182,8 @@ def test_the_table_for_a_person_has_no_raw_numbers():
     assert shown.loc[0, "test accuracy"] == "92.0%" and shown.loc[0, "validation accuracy"] == "-"
     assert shown.loc[1, "run"] == "#7" and shown.loc[0, "run"] == "not stored"
     assert shown.loc[3, "parameters"] == "407,050"
+    mixed = pd.DataFrame({"run_id": [3, None]})            # pandas makes that 3.0 and NaN
+    assert lab.stored_run_id(mixed.iloc[0]) == 3 and lab.stored_run_id(mixed.iloc[1]) is None
 
 
 # ---- a model and digits --------------------------------------------------------------------------

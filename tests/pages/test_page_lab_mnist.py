@@ -6,6 +6,7 @@ the chosen model, and a failed download's message. Full MNIST is never on this m
 from __future__ import annotations
 
 import re
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -151,5 +152,27 @@ def test_a_failed_download_is_a_message(monkeypatch):
     at.session_state["labm_download"]["worker"].join(30)
     at.run()
     assert not at.exception
-    assert at.error[0].value.startswith("Full MNIST could not be downloaded (urlopen error")
+    assert at.error[0].value.startswith("Download failed: Full MNIST could not be downloaded "
+                                        "(urlopen error")
     assert "mnist5k" in at.error[0].value
+
+
+def test_with_mnist_on_this_machine_the_learner_chooses_the_data(tmp_path, monkeypatch):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 40), ("t10k", 20)):   # MNIST's IDX files, tiny
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(
+            struct.pack(">iiii", 2051, n, 28, 28) + rng.integers(0, 256, n * 784, np.uint8).tobytes())
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(
+            struct.pack(">ii", 2049, n) + (np.arange(n) % 10).astype(np.uint8).tobytes())
+    monkeypatch.setenv(mnist.ENV_VAR, str(tmp_path))
+    at = open_with(TINY)
+    assert at.radio(key="labm_source").value == "mnist5k"
+    assert not [b for b in at.button if b.key == "labm_download_go"]
+    at.radio(key="labm_source").set_value("mnist").run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Full MNIST from ")
+    assert "40 training and 20 test digits" in at.success[0].value
+    assert at.number_input(key="labm_train_rows").value == 10_000
+    assert any(c.value.startswith("4 networks") and "on 36 digits" in c.value for c in at.caption)

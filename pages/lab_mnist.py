@@ -17,7 +17,7 @@ from nnplay.train.jobs import Job
 from nnplay.ui import widgets
 from nnplay.ui import workspace as ws
 from nnplay.ui.draw import draw_digit
-from nnplay.ui.jobs import job_panel, progress_bar, settle_job, start_job, stop_job
+from nnplay.ui.jobs import job_panel, job_running, progress_bar, settle_job, start_job, stop_job
 from nnplay.ui.owner import owner_id
 
 JOB, DOWNLOAD = "labm_job", "labm_download"
@@ -139,6 +139,9 @@ def grid_progress() -> None:
     job = st.session_state.get(JOB)
     if not job:
         return
+    if "error" in job:          # e.g. a workshop server's limit on running jobs
+        st.error(f"The grid could not start: {job['error']}")
+        return
     worker, grid = job["worker"], job["grid"]
 
     @st.fragment(run_every=0.5)
@@ -239,7 +242,7 @@ st.subheader("The data")
 choice = data_section(kept_settings)
 st.subheader("The experiment grid")
 settings = grid_settings(kept_settings)
-running = JOB in st.session_state and not st.session_state[JOB]["worker"].finished
+running = job_running(JOB)
 if settings is not None:
     describe_grid(settings, choice.dataset)
     st.button("Train the grid", type="primary", key="labm_start", disabled=running,

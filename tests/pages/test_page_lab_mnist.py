@@ -176,3 +176,22 @@ def test_with_mnist_on_this_machine_the_learner_chooses_the_data(tmp_path, monke
     assert "40 training and 20 test digits" in at.success[0].value
     assert at.number_input(key="labm_train_rows").value == 10_000
     assert any(c.value.startswith("4 networks") and "on 36 digits" in c.value for c in at.caption)
+
+
+def test_a_grid_the_server_will_not_start_is_a_message(monkeypatch):
+    from nnplay.train.executor import QueueFull
+    from nnplay.ui import jobs
+
+    class Full:
+        problem = ""
+
+        def submit(self, worker, owner=None):
+            raise QueueFull("You already have 2 jobs running; wait for one to finish.")
+
+    monkeypatch.setattr(jobs, "get_executor", lambda: Full())
+    at = open_with(TINY)
+    at.button(key="labm_start").click().run()
+    assert not at.exception
+    assert at.error[0].value == ("The grid could not start: You already have 2 jobs running; "
+                                 "wait for one to finish.")
+    assert not at.button(key="labm_start").disabled

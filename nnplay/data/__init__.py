@@ -22,5 +22,12 @@ from nnplay.data.upload import CsvPreview, from_csv, inspect_csv
 for _loader, _meta in SEQUENCE_DATASETS.values():
     register(DatasetInfo(**_meta), _loader)
 
+# Datasets of the labs and frontiers (each module registers its own on import): full MNIST from
+# torchvision's cache, review text, graphs.
+from nnplay.data import graphs, text  # noqa: E402, F401
+from nnplay.data.mnist import MNIST_INFO, load_mnist  # noqa: E402
+
+register(MNIST_INFO, load_mnist)
+
 __all__ = ["KINDS", "CsvPreview", "Dataset", "DatasetInfo", "dataset_params", "from_csv",
            "get_info", "inspect_csv", "list_datasets", "load", "register"]

@@ -177,7 +177,8 @@ KARATE_INFO = DatasetInfo(
     "in each; classify the other 30.")
 CORA_INFO = DatasetInfo(
     "cora", "classification", "real", 1140, 2708, 7, "PyG (cached)",
-    "Cora citation graph: 2,708 papers in 7 topics, 140 labelled; classify 1,000 test papers.")
+    "Cora citation graph: 2,708 papers in 7 topics, 140 labelled; classify 1,000 test papers.",
+    online=True)
 
 
 def _as_loaded(ds: Dataset, name: str, params: dict) -> Dataset:

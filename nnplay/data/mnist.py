@@ -38,7 +38,7 @@ FALLBACK = "mnist5k"
 MNIST_INFO = DatasetInfo("mnist", "classification", "real", FULL_TRAIN + FULL_TEST, SIDE * SIDE,
                          10, "torchvision", "MNIST: 70,000 handwritten digits, 28x28 grey images "
                          "(60,000 train, 10,000 test); read from a local copy, downloaded only "
-                         "when asked.")
+                         "when asked.", online=True)
 
 
 class MnistUnavailable(ValueError):  # noqa: N818  (a person's message, like the other ValueErrors)

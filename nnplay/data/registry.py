@@ -31,6 +31,7 @@ class DatasetInfo:
     n_classes: int | None      # None for regression
     source: str                # where the data comes from: "generated", "scikit-learn", ...
     description: str           # one or two sentences a learner finds useful
+    online: bool = False       # read from a local copy of an online source: may be missing offline
 
     def __post_init__(self):
         if self.task not in TASKS:

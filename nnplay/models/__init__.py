@@ -5,6 +5,9 @@ dataset)`` builds any of them from a JSON-able spec, and ``summary(model, input)
 with output shapes, parameters and multiply-accumulates.
 """
 
+# Families of the labs and frontiers register themselves on import ("gcn", "text"); their heavy
+# libraries (transformers) load only when such a model is built.
+from nnplay.models import gnn, text  # noqa: F401
 from nnplay.models.activations import ACTIVATIONS, activation_and_derivative, activation_module
 from nnplay.models.cnn import CNN, cnn, conv_output_size
 from nnplay.models.mlp import MLP, count_parameters, mlp

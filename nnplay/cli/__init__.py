@@ -232,6 +232,9 @@ def run_summary(trainer, model_name: str, device: str) -> dict:
             summary["test_rmse"], summary["test_r2"] = test["rmse"], test["r2"]
     if trainer.stop_reason:
         summary["reason"] = trainer.stop_reason
+    footprint = trainer.footprint()   # None values when not measured (NNPLAY_GREEN=0)
+    summary.update(flops=footprint.flops, energy_kwh=footprint.energy_kwh,
+                   co2_kg=footprint.co2_kg, co2_country=footprint.country)
     summary["config"] = trainer.config.to_dict()
     return summary
 
@@ -250,6 +253,13 @@ def readable_summary(s: dict) -> str:
     else:
         lines.append(f"test rmse   {fmt(s['test_rmse'])}   r2 {fmt(s['test_r2'])}")
     lines.append(f"train time  {s['train_seconds']:.2f} s")
+    if "flops" in s:
+        from nnplay.train import green
+
+        grid = green.countries().get(s.get("co2_country") or "", "world-average")
+        lines.append(f"footprint   {green.format_flops(s['flops'])}, "
+                     f"{green.format_energy(s.get('energy_kwh'))}, "
+                     f"{green.format_co2(s.get('co2_kg'))} (estimated; {grid} grid)")
     if s.get("saved_to"):
         lines.append(f"saved to    {s['saved_to']}")
     if s.get("run_id") is not None:

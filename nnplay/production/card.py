@@ -307,7 +307,14 @@ def _model_details(f: _Facts) -> list[str]:
              f"{_kb(sum(p.numel() * p.element_size() for p in model.parameters()))} of weights",
              f"- **Framework:** PyTorch {torch.__version__.split('+')[0]}, nnplay "
              f"{nnplay.__version__}", f"- **License:** {md(f.license)}",
-             f"- **How training ended:** {r.status.replace('_', ' ')}", "", "### Training", ""]
+             f"- **How training ended:** {r.status.replace('_', ' ')}"]
+    spent = f.history[-1] if f.history else {}   # the Trainer's FLOPs and energy totals
+    if spent.get("flops") is not None or spent.get("energy_kwh") is not None:
+        from nnplay.train.green import footprint_line
+
+        line = footprint_line(spent.get("flops"), spent.get("energy_kwh"))
+        lines.append(f"- **Training footprint:** {md(line)}")
+    lines += ["", "### Training", ""]
     if f.cfg is None:
         return lines + ["- Unknown / not recorded: this model was not trained by nnplay's "
                         "Trainer in this session (for example, it was uploaded)."]

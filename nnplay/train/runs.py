@@ -5,8 +5,11 @@ A run record is a plain JSON-able dict: the training config, the model spec
 ``{"family", "params"}``, the dataset's name, task and parameters, the per-epoch history, the
 final metrics, the status (completed | early_stopped | stopped | diverged), the device, the
 training time in seconds, when it was made, the ``lesson`` that made it (an id from
-``nnplay.lessons.SOURCES``: a lesson, or cli, notebook, upload) and its ``owner`` (a browser's
-owner id on a shared server, else the operating-system user).
+``nnplay.lessons.SOURCES``: a lesson, or cli, notebook, upload), its ``owner`` (a browser's
+owner id on a shared server, else the operating-system user) and, since Green AI, its
+``green`` footprint (FLOPs, energy, CO2 and how they were estimated; ``nnplay.train.green``).
+Listings show ``flops``, ``energy_kwh`` and ``co2_kg`` from it, or from the last epoch of the
+history (runs recorded without it); older records simply have none.
 
 Where: the environment variable NNPLAY_DB holds a file path (SQLite) or a database URL such as
 ``postgresql+psycopg://nnplay@127.0.0.1:5432/nnplay``; unset, runs.sqlite in the user's data
@@ -405,7 +408,17 @@ def _summary_row(run_id: int, rec: dict) -> dict:
            "duration_s": rec.get("duration_s"), "device": rec.get("device", "")}
     for key, value in (rec.get("metrics") or {}).items():
         row[key] = np.nan if value is None else value
+    row.update({k: v for k, v in record_footprint(rec).items() if v is not None})
     return row
+
+
+def record_footprint(record: dict) -> dict:
+    """``flops``, ``energy_kwh`` and ``co2_kg`` of a run record (None where it has none): from
+    its ``green`` footprint, else the totals in its history's last epoch (no CO2 there)."""
+    green = record.get("green") or {}
+    last = (record.get("history") or [{}])[-1] or {}
+    return {key: green.get(key, last.get(key)) for key in ("flops", "energy_kwh")} | {
+        "co2_kg": green.get("co2_kg")}
 
 
 def sort_runs(table: pd.DataFrame, order_by: str = "created", descending: bool = True
@@ -462,6 +475,7 @@ def make_record(trainer, model_spec: dict, lesson: str | None = None, device: st
     """
     ds = trainer.dataset
     status = trainer.status if trainer.status in STATUSES else "stopped"
+    footprint = trainer.footprint() if hasattr(trainer, "footprint") else None
     return _record(
         lesson=_one_lesson(lesson, source), owner=owner,
         name=name or f"{model_spec.get('family', 'model')} on {ds.name}",
@@ -472,7 +486,8 @@ def make_record(trainer, model_spec: dict, lesson: str | None = None, device: st
         history=trainer.history_copy(),
         metrics=final_metrics(trainer) if metrics is None else dict(metrics),
         epochs_run=trainer.epoch, device=device or str(trainer.device),
-        duration_s=round(trainer.train_seconds, 4))
+        duration_s=round(trainer.train_seconds, 4),
+        green=None if footprint is None else footprint.to_dict())
 
 
 def _one_lesson(lesson: str | None, source: str | None) -> str:
@@ -487,11 +502,14 @@ def _one_lesson(lesson: str | None, source: str | None) -> str:
 
 def _record(*, lesson: str, owner: str | None, name: str, status: str, stop_reason: str,
             config: dict, model_spec: dict, dataset: dict, history: list[dict], metrics: dict,
-            epochs_run: int, device: str, duration_s: float | None) -> dict:
-    """The one shape of a run record; ``make_record`` and the CLI's recorder fill it."""
+            epochs_run: int, device: str, duration_s: float | None,
+            green: dict | None = None) -> dict:
+    """The one shape of a run record; ``make_record`` and the CLI's recorder fill it (``green``:
+    the run's footprint, left out when it was not measured)."""
     return json_safe({
         "created": time.time(), "lesson": check_source(lesson), "owner": owner or local_owner(),
         "name": name, "status": status, "stop_reason": stop_reason, "config": config,
         "model_spec": model_spec, "dataset": dataset, "history": history, "metrics": metrics,
         "epochs_run": epochs_run, "device": device, "duration_s": duration_s,
+        **({"green": green} if green is not None else {}),
     })

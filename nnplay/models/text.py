@@ -15,14 +15,24 @@ mode while training, so their features do not change from batch to batch.
 Registered as family "text": ``ModelSpec("text", {"base": ..., "mode": ..., "train_layers": k})
 .build(dataset)`` makes the pretrained encoder with a fresh head, which is how a saved model is
 rebuilt before its weights are loaded (nnplay.models.modelio).
+
+Also here: what the model looks at (``attention_maps``, ``token_attributions`` by integrated
+gradients, ``attention_rollout``) and the frozen model's features: ``sentence_embeddings``
+cached on disk per (model, dataset, max_len), and ``logistic_head`` fitting the head on them.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
 import threading
+import time
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -31,6 +41,7 @@ from nnplay.data.text import BASES, DEFAULT_BASE, LOAD_LOCK, MissingData, base_p
 from nnplay.models.registry import register_family
 
 MODES = ("frozen", "finetune")
+CACHE_ENV = "NNPLAY_CACHE"   # where frozen embeddings are kept (default: the user's cache folder)
 EVAL_CHUNK = 64            # rows per forward pass when no gradient is needed
 _ATTENTION_LOCK = threading.Lock()
 
@@ -256,6 +267,111 @@ def attention_rollout(maps: list[torch.Tensor]) -> torch.Tensor:
     return rollout.mean(0)
 
 
+# ---- frozen embeddings, cached on disk ------------------------------------------------------------
+def cache_dir() -> Path:
+    """$NNPLAY_CACHE when set, else nnplay's folder in the user's cache directory."""
+    env = os.environ.get(CACHE_ENV, "").strip()
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("nnplay"))
+
+
+def _cache_file(base: str, dataset: str, max_len: int) -> Path:
+    return cache_dir() / "text_embeddings" / f"{base}-{dataset}-{max_len}.npz"
+
+
+def _row_keys(ids: np.ndarray) -> np.ndarray:
+    return np.array([hashlib.sha1(row.tobytes()).hexdigest() for row in np.ascontiguousarray(ids)])
+
+
+def _read_cache(path: Path) -> tuple[dict[str, np.ndarray], float]:
+    try:
+        with np.load(path) as f:
+            return dict(zip(f["keys"], f["vectors"], strict=True)), float(f["seconds_per_row"])
+    except (OSError, KeyError, ValueError):   # none yet, or damaged: compute again
+        return {}, 0.0
+
+
+def _write_cache(path: Path, table: dict[str, np.ndarray], seconds_per_row: float) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, keys=np.array(list(table)), vectors=np.stack(list(table.values())),
+                 seconds_per_row=np.float64(seconds_per_row))
+        os.replace(tmp, path)
+    except OSError:   # a read-only cache folder only costs time
+        pass
+
+
+@dataclass
+class Embeddings:
+    """Sentence embeddings of some rows, with what computing them cost."""
+
+    vectors: np.ndarray          # (n, hidden) float32
+    seconds: float               # spent now, on the rows that were not cached
+    cached_rows: int             # rows read from the disk cache
+    cached_seconds: float        # what those rows took when they were first computed (estimate)
+
+
+def sentence_embeddings(model: TextClassifier, ids: np.ndarray, dataset: str, max_len: int,
+                        cache: bool = True, progress=None, should_stop=None) -> Embeddings:
+    """The model's sentence embeddings of token-id rows, reusing and extending the disk cache.
+
+    ``progress(done, total)`` hears of each chunk of rows; a stop saves the rows done so far.
+    """
+    from nnplay.train.jobs import check_stop  # here: nnplay.train imports nnplay.models
+
+    ids = np.asarray(ids)
+    path = _cache_file(model.base, dataset, max_len)
+    table, per_row = _read_cache(path) if cache else ({}, 0.0)
+    keys = _row_keys(ids)
+    # one row per text not cached yet, similar lengths together (less padding per chunk)
+    missing = np.array(list({k: i for i, k in enumerate(keys) if k not in table}.values()),
+                       dtype=np.int64)
+    missing = missing[np.argsort((ids[missing] != model.pad_id).sum(1), kind="stable")]
+    new_keys = set(keys[missing])
+    cached = int(sum(k not in new_keys for k in keys))
+    chunks = [missing[i:i + EVAL_CHUNK] for i in range(0, len(missing), EVAL_CHUNK)]
+    model.eval()
+    start, rows_done = time.perf_counter(), 0
+    try:
+        for done, chunk in enumerate(chunks, 1):
+            check_stop(should_stop)
+            with torch.no_grad():
+                vectors = model.embed(torch.as_tensor(ids[chunk])).float().numpy()
+            table.update(zip(keys[chunk], vectors, strict=True))
+            rows_done += len(chunk)
+            if progress is not None:
+                progress(done, len(chunks))
+    finally:   # what was computed is kept, even when stopped
+        seconds = time.perf_counter() - start
+        if cache and rows_done:
+            before = len(table) - rows_done
+            _write_cache(path, table, (per_row * before + seconds) / len(table))
+    return Embeddings(np.stack([table[k] for k in keys]).astype(np.float32), seconds, cached,
+                      cached * per_row)
+
+
+def logistic_head(model: TextClassifier, X: np.ndarray, y: np.ndarray, C: float = 1.0):
+    """Fit logistic regression on embeddings and copy it into ``model.head``: the model then
+    gives the same probabilities as the fitted regression. Returns the regression."""
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=C, max_iter=2000).fit(X, y)
+    coef, bias = lr.coef_, lr.intercept_
+    if coef.shape[0] == 1:   # binary: softmax([a, b]) = sigmoid(b - a) with b - a = w.x + c
+        coef, bias = np.vstack([-coef[0] / 2, coef[0] / 2]), np.array([-bias[0] / 2, bias[0] / 2])
+    if coef.shape[0] != model.n_outputs:
+        raise ValueError(f"The training rows hold {coef.shape[0]} of the {model.n_outputs} "
+                         "classes; use more reviews.")
+    with torch.no_grad():
+        model.head.weight.copy_(torch.as_tensor(coef, dtype=torch.float32))
+        model.head.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    return lr
+
+
 def text_classifier(n_outputs: int, base: str = DEFAULT_BASE, mode: str = "finetune",
                     train_layers: int = 2, dropout: float = 0.1) -> TextClassifier:
     """The pretrained encoder ``base`` with a fresh head for ``n_outputs`` classes."""
@@ -282,5 +398,6 @@ def _text_for(dataset: Dataset, base: str = DEFAULT_BASE, mode: str = "finetune"
 
 register_family("text", _text_for, ("base", "mode", "train_layers", "dropout"))
 
-__all__ = ["EVAL_CHUNK", "MODES", "TextClassifier", "attention_rollout", "pretrained_encoder",
-           "text_classifier", "token_attributions"]
+__all__ = ["CACHE_ENV", "EVAL_CHUNK", "MODES", "Embeddings", "TextClassifier",
+           "attention_rollout", "cache_dir", "logistic_head", "pretrained_encoder",
+           "sentence_embeddings", "text_classifier", "token_attributions"]

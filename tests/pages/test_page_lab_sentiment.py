@@ -10,8 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 PAGE = Path(__file__).resolve().parents[2] / "pages" / "lab_sentiment.py"
-SMALL = {"dataset": "rotten_tomatoes", "n": 200, "max_len": 32, "steps": 3, "train_layers": 1,
-         "seed": 0}
+SMALL = {"dataset": "rotten_tomatoes", "sentence": "Not good, yet strangely moving.", "n": 200,
+         "max_len": 32, "steps": 3, "train_layers": 1, "seed": 0}
 TIMEOUT = 300   # MiniLM loads and runs on a busy 2-core CPU
 
 
@@ -44,7 +44,7 @@ def test_first_visit_trains_a_classifier_and_takes_the_sentence_apart(page):
     assert "MiniLM frozen + logistic head on rotten_tomatoes" in page.session_state["nnplay_workspace"]
     assert " says **" in texts(page)
     entry = page.session_state["nnplay_workspace"].get(page.selectbox(key="ls_pick").value)
-    out = lesson.inspect_sentence(entry.model, page.text_area(key="ls_sentence").value,
+    out = lesson.inspect_sentence(entry.model, page.text_area(key="ls_set_sentence").value,
                                   entry.dataset.class_names, 32, n_steps=50)
     assert page.latex[0].value.strip().strip("$").strip() == lesson.completeness_latex(out["ig"])
     page.select_slider(key="ls_layer").set_value(5).run()
@@ -52,9 +52,9 @@ def test_first_visit_trains_a_classifier_and_takes_the_sentence_apart(page):
     assert not page.exception
     assert lesson.ROLLOUT_TEXT in texts(page)
     # an empty sentence is a message, not a traceback; a long one is cut and said so
-    page.text_area(key="ls_sentence").set_value("   ").run()
+    page.text_area(key="ls_set_sentence").set_value("   ").run()
     assert not page.exception and "empty" in page.error[0].value
-    page.text_area(key="ls_sentence").set_value("good " * 60).run()
+    page.text_area(key="ls_set_sentence").set_value("good " * 60).run()
     assert not page.exception and any("was cut" in w.value for w in page.warning)
 
 

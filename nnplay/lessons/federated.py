@@ -239,13 +239,34 @@ def fedavg(dataset: Dataset | str = "digits", clients: int = 10, split: str = "i
     """FedAvg's test accuracy and loss per round (see FedAvg); ``settings`` may set
     batch_size, lr and hidden. ``dataset`` is a name from DATASETS or a loaded Dataset."""
     name = dataset if isinstance(dataset, str) else dataset.name
-    config = FedConfig(name if isinstance(dataset, str) else "digits", clients, split, rounds,
-                       local_epochs, fraction, seed=seed, **settings)
     data = None if isinstance(dataset, str) else dataset
+    # a Dataset passed in is used as it is; the config names it when it is one of ours
+    config = FedConfig(name if data is None or name in DATASETS else "digits", clients, split,
+                       rounds, local_epochs, fraction, seed=seed, **settings)
     try:
         return FedAvg(config).fit(data, progress, should_stop).history_
     except Cancelled as stop:
         raise Cancelled(result=stop.result.history_) from None
+
+
+def fedavg_report(dataset: str = "digits", clients: int = 10, split: str = "iid",
+                  rounds: int = 30, local_epochs: int = 1, fraction: float = 0.5, seed: int = 0,
+                  progress=None, should_stop=None, **settings) -> dict:
+    """One JSON-able dict for the command line: the settings, the final test accuracy, the
+    parameters and bytes moved, and every round (``nnplay federated ... --json``)."""
+    config = FedConfig(dataset, clients, split, rounds, local_epochs, fraction, seed=seed,
+                       **settings)
+    run = FedAvg(config).fit(None, progress, should_stop)
+    history = run.history_
+    last = history.iloc[-1]
+    return {**config.to_dict(), "clients_per_round": config.clients_per_round,
+            "parameters": int(run.n_parameters_), "final_accuracy": float(last["accuracy"]),
+            "final_loss": float(last["loss"]), "bytes_per_round": int(last["bytes_round"]),
+            "bytes_total": int(last["bytes_total"]),
+            "seconds": round(float(history["seconds"].sum()), 3),
+            "history": [{k: (int(v) if k in ("round", "clients", "bytes_round", "bytes_total")
+                             else float(v)) for k, v in row.items()}
+                        for row in history.to_dict(orient="records")]}
 
 
 def central_training(dataset: Dataset, config: FedConfig, progress=None,

@@ -125,3 +125,16 @@ def test_sentence_when_the_split_made_little_difference():
 def test_impossible_settings_say_what_to_change(kwargs, message):
     with pytest.raises(ValueError, match=message):
         fed.FedConfig(**kwargs)
+
+
+def test_the_command_lines_report_is_one_json_object():
+    import json
+
+    report = fed.fedavg_report(clients=4, split="shards", rounds=2, fraction=0.5, seed=1)
+    again = json.loads(json.dumps(report))
+    assert again["split"] == "shards" and again["clients_per_round"] == 2
+    assert [r["round"] for r in again["history"]] == [1, 2]
+    assert again["final_accuracy"] == again["history"][-1]["accuracy"]
+    assert again["bytes_total"] == 2 * again["bytes_per_round"] == 2 * 4_810 * 4 * 2 * 2
+    with pytest.raises(ValueError, match="'iid' or 'shards'"):
+        fed.fedavg_report(split="noniid")

@@ -18,6 +18,7 @@ def graph():
     return graphs.karate_graph()
 
 
+@pytest.mark.slow
 def test_gcn_beats_the_mlp_over_seeds(graph):
     results = gnn.compare_over_seeds(graph, seeds=4)
     wide = results.pivot(index="seed", columns="model", values="accuracy")

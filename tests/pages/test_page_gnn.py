@@ -9,6 +9,7 @@ import re
 import plotly.io as pio
 import pytest
 
+pytestmark = pytest.mark.slow   # opening the page trains 10 networks (about 15 s here)
 RAW = re.compile(r"\b(nan|NaN|None|inf|Infinity)\b")
 
 

@@ -101,6 +101,7 @@ def view_payload(gan: GAN2D, resolution: int = RESOLUTION, latent_res: int = LAT
                             "y": rounded(target.centres[:, 1], 3),
                             "radius": float(K_STD * target.std),
                             "counts": list(coverage.counts),
+                            "high_quality": round(coverage.high_quality, 3),
                             "covered": coverage.covered, "n": coverage.n_modes,
                             "need": coverage.need}
     return payload
@@ -171,9 +172,8 @@ def live_metrics(gan: GAN2D, payload: dict) -> list[tuple[str, str]]:
     out = [("Step", f"{gan.steps:,}"), ("D loss", loss("d_loss")), ("G loss", loss("g_loss"))]
     modes = payload.get("modes")
     if modes is not None:
-        good = payload["curves"]["high_quality"][-1] if gan.history else None
-        cover = f"{modes['covered']} of {modes['n']}"
-        out.append(("Modes covered", cover + ("" if good is None else f" ({good:.0%} high quality)")))
+        out.append(("Modes covered", f"{modes['covered']} of {modes['n']}"))
+        out.append(("High-quality samples", f"{modes['high_quality']:.0%}"))
     else:
         out.append(("D updates", f"{gan.gan.d_updates:,}"))
     return out
@@ -192,8 +192,8 @@ def status_text(gan: GAN2D) -> str:
 def _describe(config: GANConfig) -> str:
     g = ", ".join(map(str, config.g_hidden)) or "no hidden layer"
     d = ", ".join(map(str, config.d_hidden)) or "no hidden layer"
-    return (f"generator {g}, discriminator {d}, {LOSSES[config.loss].lower()} loss, "
-            f"{config.optimizer} at {config.lr_g:g} / {config.lr_d:g}")
+    return (f"generator {g}, discriminator {d}, loss {LOSSES[config.loss]}, {config.optimizer} "
+            f"with learning rates {config.lr_g:g} for G and {config.lr_d:g} for D")
 
 
 INTRO = (

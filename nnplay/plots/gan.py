@@ -47,7 +47,8 @@ def training_figure(history: list[dict], n_modes: int = 0) -> go.Figure:
                                  name="high-quality share", line={"color": "#999", "dash": "dot"}),
                       row=2, col=1, secondary_y=True)
         fig.update_yaxes(range=[-0.3, n_modes + 0.3], title_text="modes", row=2, col=1)
-        fig.update_yaxes(range=[0, 1.02], tickformat=".0%", secondary_y=True, row=2, col=1)
+        fig.update_yaxes(range=[0, 1.02], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1],
+                         showgrid=False, title_text="high quality", secondary_y=True, row=2, col=1)
     fig.update_xaxes(title_text="step", row=rows, col=1)
     fig.update_layout(height=240 * rows + 60, margin=MARGIN, legend={"orientation": "h", "y": -0.12})
     return fig

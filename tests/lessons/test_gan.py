@@ -107,7 +107,8 @@ def test_a_diverged_gan_stops_and_is_shown_without_nan():
     text = json.dumps(payload, allow_nan=False)     # raises on NaN or infinity
     assert "NaN" not in text and payload["status"] == "diverged"
     metrics = dict(view.live_metrics(gan, payload))
-    assert metrics["D loss"] == "diverged" and metrics["Modes covered"].startswith("0 of 8")
+    assert metrics["D loss"] == "diverged" and metrics["Modes covered"] == "0 of 8"
+    assert metrics["High-quality samples"] == "0%"
     assert "diverged at step" in view.status_text(gan)
 
 
@@ -130,7 +131,7 @@ def test_widgets_and_configs_round_trip_and_changes_are_named():
     healthy, collapse = lesson.HEALTHY, lesson.COLLAPSE
     assert view.structure_key(healthy) == view.structure_key(healthy.replace(lr_g=0.1, d_steps=3))
     assert view.live_changes(healthy, healthy.replace(lr_d=0.1)) == ["lr_d"]
-    assert "generator: 32, 32 → 4" in view.changes_text(healthy, collapse)
+    assert view.changes_text(healthy, collapse) == "discriminator: 32, 32 → 64, 64"
     with pytest.raises(ValueError, match="neurons"):
         view.config_from_widgets({**view.preset_widgets("healthy"), "g_neurons": 5000, "seed": 0})
 
@@ -163,7 +164,10 @@ def test_the_healthy_setting_covers_more_ring_modes_than_the_collapsing_one():
     result = lesson.compare_collapse(steps=lesson.COMPARE_STEPS, seeds=(0, 1, 2))
     healthy, collapse = result.final["healthy"], result.final["collapse"]
     assert all(h > c for h, c in zip(healthy, collapse)), (healthy, collapse)
-    assert np.mean(healthy) >= 6 and np.mean(collapse) <= 3, (healthy, collapse)
+    assert np.mean(healthy) >= np.mean(collapse) + 3, (healthy, collapse)
+    # a collapse, not a failure to learn: most collapsed fakes sit on the modes they cover
+    quality = [run[-1]["high_quality"] for run in result.runs["collapse"]]
+    assert min(quality) > 0.5, quality
 
 
 def test_digit_gan_trains_on_images_and_refuses_tables():

@@ -183,8 +183,8 @@ def fraud_section() -> None:
     done = job_panel(FRAUD_JOB, finish_fraud, what="Training the autoencoder")
     if done is None or "scores" not in done:
         return
-    share = st.slider("False alarm budget: share of genuine transactions flagged", 0.005, 0.10,
-                      0.02, step=0.005, format="%.3f", key="app_flag_share")
+    share = st.slider("False alarm budget: share of genuine transactions flagged", 0.5, 10.0,
+                      2.0, step=0.5, format="%.1f%%", key="app_flag_percent") / 100
     test = done["dataset"]
     reports = {name: lesson.anomaly_report(*scores, test.y_test, test.extra["kind_test"], share)
                for name, scores in done["scores"].items()}
@@ -225,12 +225,13 @@ def support_section() -> None:
         frame = lesson.support_probe(score, explain)
         st.markdown(lesson.support_sentence(frame, heldout, trained_on))
         st.plotly_chart(plots.probe_figure(lesson.probe_summary(frame)), key="app_probe_fig")
-        shown = frame.assign(p_positive=frame["p_positive"].round(2))
-        st.dataframe(shown.sort_values("correct"), hide_index=True, key="app_probe_table")
+        st.dataframe(lesson.probe_table(frame), hide_index=True, height=36 * (len(frame) + 1),
+                     key="app_probe_table")
         mine = st.text_input("Try a message of your own", max_chars=300, key="app_own_message")
         if mine.strip():
-            st.dataframe(lesson.score_messages([mine.strip()], score, explain),
-                         hide_index=True, key="app_own_table")
+            own = lesson.score_messages([mine.strip()], score, explain)
+            st.dataframe(own.drop(columns=["decisive_term"], errors="ignore"), hide_index=True,
+                         key="app_own_table")
 
 
 st.title("Applications")

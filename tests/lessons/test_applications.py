@@ -20,7 +20,7 @@ from nnplay.train import predict_proba
 from nnplay.train.jobs import Cancelled
 
 
-# ---- health ------------------------------------------------------------------------------------------
+# ---- health --------------------------------------------------------------------------------------
 def brute_force(truth, score, specificity):
     best = (0.0, 1.0)
     for t in np.append(np.unique(score), np.inf):
@@ -117,7 +117,7 @@ def test_a_training_job_trains_on_one_thread_and_restores_the_count():
     assert torch.get_num_threads() == before
 
 
-# ---- finance: forecasting ------------------------------------------------------------------------------
+# ---- finance: forecasting ------------------------------------------------------------------------
 def test_walk_forward_forecasts_cover_every_test_day_once():
     result = app.forecast_comparison("IBM", window=5, n_folds=2, epochs=1, hidden=4)
     days = round(0.4 * (len(domains.stock_prices("IBM")) - 1 - 5))   # returns less the window
@@ -128,7 +128,8 @@ def test_walk_forward_forecasts_cover_every_test_day_once():
     errors = result.errors()
     assert errors.loc["naive", "mae"] == pytest.approx(np.abs(result.actual).mean())
     lstm = result.predictions["lstm"]
-    assert errors.loc["lstm", "rmse"] == pytest.approx(np.sqrt(((result.actual - lstm) ** 2).mean()))
+    rmse = np.sqrt(((result.actual - lstm) ** 2).mean())
+    assert errors.loc["lstm", "rmse"] == pytest.approx(rmse)
     assert math.isnan(errors.loc["naive", "direction"])
     assert result.trainer.spec.family == "lstm"
     table = app.forecast_table(result)
@@ -190,7 +191,7 @@ def test_the_naive_forecast_is_not_beaten_on_any_stock_or_seed(ticker):
         assert (errors["direction"].drop("naive") < max(0.56, result.up_share + 0.02)).all()
 
 
-# ---- finance: anomalies -----------------------------------------------------------------------------
+# ---- finance: anomalies --------------------------------------------------------------------------
 def test_anomaly_report_counts_at_the_threshold_set_on_genuine_rows():
     genuine = np.linspace(0, 1, 101)
     test = np.array([0.2, 0.995, 0.5, 1.5, 2.0, 0.1])
@@ -238,7 +239,7 @@ def test_the_autoencoder_catches_most_fraud_over_seeds():
     assert wins >= 2
 
 
-# ---- support ------------------------------------------------------------------------------------------
+# ---- support -------------------------------------------------------------------------------------
 def test_tfidf_sentiment_learns_words_and_says_which_pushed():
     texts = ["great film", "wonderful acting", "great story", "awful plot", "terrible acting",
              "awful film"] * 3
@@ -271,6 +272,12 @@ def test_the_drug_review_baseline_reads_held_out_reviews():
     assert n_test == 223 and accuracy > 0.7
     frame = app.support_probe(lambda t: model.predict_proba(t)[:, 1], model.top_terms)
     assert frame["pushed_by"].str.len().gt(0).all()
+    worst = app.probe_summary(frame)["share_right"].idxmin()
+    misled = frame.loc[~frame["correct"] & (frame["difficulty"] == worst), "decisive_term"]
+    sentence = app.support_sentence(frame, accuracy, "drug reviews")
+    assert f"In the '{worst}' messages, words such as {misled.iloc[0]!r}" in sentence
+    table = app.probe_table(frame)
+    assert table["right"].tolist() == sorted(table["right"]) and "P(positive)" in table
 
 
 @pytest.mark.slow

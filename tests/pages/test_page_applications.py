@@ -126,14 +126,15 @@ def test_support_tab_probes_a_review_model_and_shows_own_text_as_data():
     sentence = next(m.value for m in at.markdown if "support messages" in m.value)
     assert re.search(r"right \d+\.\d% of the time", sentence)
     assert "written for this demo" in sentence
-    probe = frame_with(at, "difficulty")
-    assert {"message", "sentiment", "difficulty", "predicted", "correct", "pushed_by"} <= \
-        set(probe.columns)
+    probe = frame_with(at, "what makes it hard")
+    assert {"message", "a person reads", "P(positive)", "model says", "right",
+            "terms that pushed it (+ positive)"} <= set(probe.columns)
+    assert probe["right"].tolist() == sorted(probe["right"])     # wrong ones first
     assert any("No Lab 3 sentiment model" in c.value for c in at.caption)
     mine = "<b>Refund</b> never arrived"
     at.text_input(key="app_own_message").input(mine).run()
     assert not at.exception
-    own = [d.value for d in at.dataframe if "difficulty" not in d.value.columns]
+    own = [d.value for d in at.dataframe if "what makes it hard" not in d.value.columns]
     assert [frame["message"].tolist() for frame in own] == [[mine]]
     assert not any("<b>" in m.value for m in at.markdown)
     assert_no_raw_numbers(at)

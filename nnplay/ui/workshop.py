@@ -5,13 +5,15 @@ The class lives in the database (nnplay.train.classroom), so every replica behin
 the same names, presence and broadcasts. A learner's page polls for a new broadcast every few
 seconds in a small fragment; each app process reads the database for it at most once per
 CACHE_S, however many learners it serves. Names and messages are shown through widgets that
-escape them (st.text, st.dataframe, st.info's Markdown without HTML), never as HTML.
+escape them (st.text), or in tables (st.table, whose cells are Markdown) with every Markdown
+character escaped; never as HTML.
 """
 
 from __future__ import annotations
 
 import hmac
 import os
+import string
 import threading
 import time
 
@@ -25,6 +27,7 @@ TOKEN_ENV = "NNPLAY_INSTRUCTOR_TOKEN"
 POLL_S = 5           # a learner's page looks for a new broadcast this often
 CACHE_S = 2.0        # ... and its process asks the database at most this often
 SEEN_EVERY_S = 20    # a learner's presence is written at most this often
+BOARD_ROWS = 30     # rows of a leaderboard on the instructor page
 NAME_KEY, SEEN_KEY, READ_KEY = "workshop_name", "workshop_seen_at", "workshop_read_id"
 INSTRUCTOR_KEY = "workshop_instructor_ok"
 
@@ -70,6 +73,12 @@ def display_names() -> dict[str, str]:
 
 def latest_message() -> dict | None:
     return _cached("message", lambda: class_store().latest_message())
+
+
+def plain(text) -> str:
+    """``text`` for a Markdown cell, shown exactly as typed: every ASCII punctuation character
+    escaped, so a name cannot become a link, an image, a directive or formatting."""
+    return "".join("\\" + ch if ch in string.punctuation else ch for ch in str(text))
 
 
 def token_matches(given: str, expected: str | None = None) -> bool:
@@ -135,7 +144,7 @@ def class_leaderboard(store: classroom.ClassStore, me: str) -> None:
             return
         mine = table.assign(learner=[f"{n} (you)" if o == me else n
                                      for n, o in zip(table["learner"], table["owner"])])
-        st.dataframe(leaderboard_view(mine.head(10)), hide_index=True)
+        st.table(leaderboard_view(mine.head(10)).set_index("Rank"))
 
 
 def message_banner() -> None:
@@ -161,17 +170,18 @@ def message_banner() -> None:
 def leaderboard_view(table: pd.DataFrame) -> pd.DataFrame:
     """A leaderboard formatted for a person: losses to 4 digits, accuracy as a percentage."""
     view = pd.DataFrame({
-        "Rank": table["rank"], "Learner": table["learner"],
+        "Rank": table["rank"], "Learner": [plain(n) for n in table["learner"]],
         "Test loss": [_number(v, "{:.4f}") for v in table["test_loss"]],
         "Test accuracy": [_number(v, "{:.1%}") for v in table["test_accuracy"]],
-        "Model": table["model"], "Epochs": [_number(v, "{:,.0f}") for v in table["epochs"]]})
+        "Model": [plain(m) for m in table["model"]], "Epochs": [_number(v, "{:,.0f}") for v in table["epochs"]]})
     if view["Test accuracy"].eq("–").all():
         view = view.drop(columns="Test accuracy")
     return view
 
 
 def active_view(table: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"Learner": table["learner"], "Page": table["page"],
+    return pd.DataFrame({"Learner": [plain(n) for n in table["learner"]],
+                         "Page": [plain(p) for p in table["page"]],
                          "Last seen": [f"{s:.0f} s ago" if s < 120 else f"{s / 60:.0f} min ago"
                                        for s in table["seen_s_ago"]],
                          "Runs stored": table["runs"]})
@@ -231,7 +241,7 @@ def class_panel(store: classroom.ClassStore) -> None:
     if active.empty:
         st.caption("Nobody has opened a page in the last five minutes.")
     else:
-        st.dataframe(active_view(active), hide_index=True)
+        st.table(active_view(active).set_index("Learner"))
     exercises = store.exercises()
     st.subheader("Leaderboards")
     if exercises.empty:
@@ -243,4 +253,4 @@ def class_panel(store: classroom.ClassStore) -> None:
     row = exercises.set_index("exercise").loc[chosen]
     st.caption(f"{int(row['runs'])} runs by {int(row['learners'])} learners; each learner's "
                "best run (lowest test loss) counts.")
-    st.dataframe(leaderboard_view(store.leaderboard(chosen, names)), hide_index=True)
+    st.table(leaderboard_view(store.leaderboard(chosen, names).head(BOARD_ROWS)).set_index("Rank"))

@@ -215,7 +215,8 @@ def support_section() -> None:
             names = [m.name for m in models]
             entry = ws.workspace().get(st.selectbox("Session model", names, key="app_text_model"))
             score = lesson.text_model_scorer(entry.model, entry.dataset)
-            heldout, trained_on = entry.metrics.get("accuracy"), f"{entry.dataset.name} reviews"
+            heldout = entry.metrics.get("accuracy")
+            trained_on = entry.dataset.name.replace("_", " ") + " reviews"
         else:
             source = st.radio("Trained on", list(domains.REVIEW_SOURCES), horizontal=True,
                               format_func=domains.REVIEW_SOURCES.get, key="app_review_source")

@@ -207,6 +207,11 @@ def training_throughput(dataset: Dataset, device: str | torch.device = "cpu",
     return data.n_train / min(h["seconds"] for h in trainer.history)
 
 
+def _ratio(value: float) -> str:
+    """'1.1x', '0.091x', '42x', '120x': two significant digits, whole numbers from 10."""
+    return f"{value:.2g}x" if value < 10 else f"{value:,.0f}x"
+
+
 class HardwareBench:
     """Matrix-multiply GFLOP/s and MLP training throughput on 1 CPU thread, all CPU threads and
     the GPU (when ``resolve_device("auto")`` finds one). Fitted: ``results_`` (HW_COLUMNS) and
@@ -257,10 +262,10 @@ class HardwareBench:
                 "Nothing was measured."
         one = table.iloc[0]
         parts = [f"{row['setting'][0].upper() + row['setting'][1:]} multiplied matrices "
-                 f"{row['matmul_gflops'] / one['matmul_gflops']:.1f}x as fast as one CPU thread "
+                 f"{_ratio(row['matmul_gflops'] / one['matmul_gflops'])} as fast as one CPU thread "
                  f"({row['matmul_gflops']:,.1f} against {one['matmul_gflops']:,.1f} GFLOP/s) "
                  f"and trained the network at "
-                 f"{row['train_examples_per_s'] / one['train_examples_per_s']:.1f}x its speed "
+                 f"{_ratio(row['train_examples_per_s'] / one['train_examples_per_s'])} its speed "
                  f"({row['train_examples_per_s']:,.0f} against "
                  f"{one['train_examples_per_s']:,.0f} images a second)."
                  for _, row in table.iloc[1:].iterrows()]
@@ -276,6 +281,11 @@ class HardwareBench:
         if not any(d.startswith("GPU") for d in m["devices"]):
             notes.append("No GPU here: the GPU row appears on a machine with CUDA or Apple "
                          "MPS.")
+        cpu = self.results_[self.results_["device"] == "cpu"]
+        if len(cpu) > 1 and cpu["train_examples_per_s"].iloc[-1] < cpu["train_examples_per_s"].iloc[0]:
+            notes.append("Training on all threads was slower than on one here: a small network's "
+                         "many small operations make the threads wait for each other, and on a "
+                         "shared CPU each wait is long.")
         notes.append("A small network moves little work per step: Python and memory traffic "
                      "take a larger share than in a big model, so training gains less from "
                      "more threads than the bare matrix product does.")

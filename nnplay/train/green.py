@@ -570,27 +570,33 @@ def _scaled(value: float, units: tuple[tuple[float, str], ...]) -> str:
     return f"{value / factor:.3g} {unit}"
 
 
+def _missing(value) -> bool:
+    return value is None or value != value     # None or NaN (a missing number in a table)
+
+
 def format_flops(flops: float | None) -> str:
-    """1.39e6 -> '1.39 MFLOP'; None -> 'not counted'."""
-    if flops is None:
+    """1.39e6 -> '1.39 MFLOP'; None or NaN -> 'not counted'."""
+    if _missing(flops):
         return "not counted"
     return _scaled(float(flops), ((1e15, "PFLOP"), (1e12, "TFLOP"), (1e9, "GFLOP"),
                                   (1e6, "MFLOP"), (1e3, "kFLOP"), (1, "FLOP")))
 
 
 def format_energy(kwh: float | None) -> str:
-    """Energy in the unit that reads best: kWh, Wh or J; None -> 'unavailable'."""
-    if kwh is None:
+    """Energy in the unit that reads best: kWh, Wh or J; None or NaN -> 'unavailable'."""
+    if _missing(kwh):
         return "unavailable"
+    if kwh >= 100:
+        return f"{kwh:,.0f} kWh"
     if kwh >= 1:
-        return f"{kwh:,.3g} kWh"
+        return f"{kwh:.3g} kWh"
     joules = kwh * J_PER_KWH
     return f"{kwh * 1000:.3g} Wh" if joules >= 3600 else f"{joules:.3g} J"
 
 
 def format_co2(kg: float | None) -> str:
-    """CO2e in t, kg, g or mg; None -> 'unavailable'."""
-    if kg is None:
+    """CO2e in t, kg, g or mg; None or NaN -> 'unavailable'."""
+    if _missing(kg):
         return "unavailable"
     return _scaled(float(kg) * 1000.0, ((1e6, "t CO2e"), (1e3, "kg CO2e"), (1, "g CO2e"),
                                         (1e-3, "mg CO2e"), (1e-6, "µg CO2e")))

@@ -82,7 +82,7 @@ def test_hardware_bench_measures_each_setting(mnist):
     assert bench.machine_["cores"] >= 1 and bench.caveats()
     if len(table) > 1:
         ratio = table.iloc[1]["matmul_gflops"] / table.iloc[0]["matmul_gflops"]
-        assert f"{ratio:.1f}x as fast as one CPU thread" in bench.verdict()
+        assert f"{ratio:.2g}x as fast as one CPU thread" in bench.verdict()
     with pytest.raises(ValueError, match="Matrix size"):
         HardwareBench(size=10).fit(mnist)
 
@@ -131,3 +131,22 @@ def test_modern_recipe_wins_and_batchnorm_lifts_the_old_one_on_every_seed(digits
         assert race.final(new, False) > race.final(old, False) + 0.3, seed
         assert race.final(old, True) > race.final(old, False) + 0.2, seed
         assert "rescues the saturated sigmoids" in race.verdict()
+
+
+def test_caveats_come_from_the_measured_machine():
+    import pandas as pd
+
+    bench = HardwareBench()
+    bench.machine_ = {"cores": 2, "load_average": 14.0, "devices": ["1 CPU thread",
+                                                                    "all 2 CPU threads"]}
+    bench.results_ = pd.DataFrame([
+        {"setting": "1 CPU thread", "device": "cpu", "threads": 1, "matmul_gflops": 40.0,
+         "train_examples_per_s": 11_000.0},
+        {"setting": "all 2 CPU threads", "device": "cpu", "threads": 2, "matmul_gflops": 44.0,
+         "train_examples_per_s": 1_000.0}])
+    notes = " ".join(bench.caveats())
+    assert "load average 14.0 on 2 cores" in notes and "No GPU here" in notes
+    assert "slower than on one" in notes
+    assert bench.verdict().startswith("All 2 CPU threads multiplied matrices 1.1x as fast as "
+                                      "one CPU thread (44.0 against 40.0 GFLOP/s)")
+    assert "trained the network at 0.091x its speed (1,000 against 11,000" in bench.verdict()

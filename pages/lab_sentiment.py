@@ -38,16 +38,12 @@ def keep(name: str, value):
     return value
 
 
-def kept_dataset() -> str:
-    return st.session_state[SETTINGS]["dataset"]
-
-
 def dataset_choice() -> str | None:
     missing = {n: text_data.available(n) for n in lesson.DATASETS}
     name = st.selectbox("Reviews", lesson.DATASETS, key="ls_set_dataset",
                         format_func=lambda n: text_data.CARDS[n].title
                         + (" (not on this machine)" if missing[n] else ""))
-    if name != kept_dataset():   # each dataset starts at its own review length
+    if name != st.session_state[SETTINGS]["dataset"]:   # each dataset: its own review length
         st.session_state["ls_set_max_len"] = lesson.MAX_LEN_FOR[name]
     keep("dataset", name)
     st.caption(text_data.CARDS[name].markdown())
@@ -124,6 +120,7 @@ def sentence_section(name: str, kept: dict) -> None:
     out = inspected(entry, sentence, steps)
     names = out["class_names"]
     st.subheader("2. The prediction")
+    st.caption(lesson.model_text(entry.model))
     st.markdown(f"**{entry.name}** says **{names[out['predicted']]}** "
                 f"(probability {out['proba'][out['predicted']]:.1%}).")
     st.plotly_chart(plots.probabilities_figure(out["proba"], names), key="ls_proba_fig")
@@ -192,7 +189,10 @@ def results_section(last: dict) -> None:
         st.warning("Stopped: the rows below are what finished (a stopped fine-tuning run is "
                    "tested as it stood).")
     st.dataframe(lesson.display_table(result.table), hide_index=True, key="ls_table")
-    st.plotly_chart(plots.comparison_figure(result.table), key="ls_compare_fig")
+    for note in lesson.table_notes(result.table):
+        st.caption(note)
+    st.plotly_chart(plots.comparison_figure(result.table, lesson.SHORT_TITLES),
+                    key="ls_compare_fig")
     for line in lesson.findings(result):
         st.markdown(f"- {line}")
     run = result.runs.get("finetune")
@@ -200,7 +200,8 @@ def results_section(last: dict) -> None:
         st.plotly_chart(plots.loss_curve_figure(run.history), key="ls_loss_fig")
     method = st.selectbox("Misclassified test reviews of", list(result.predictions),
                           format_func=lesson.METHOD_TITLES.get, key="ls_wrong_method")
-    st.dataframe(lesson.misclassified(result, method), hide_index=True, key="ls_wrong")
+    st.dataframe(lesson.misclassified(result, method), hide_index=True, key="ls_wrong",
+                 column_config={"review": st.column_config.TextColumn(width="large")})
     model_name = last["models"].get("finetune")
     if model_name in ws.workspace():
         entry = ws.workspace().get(model_name)
@@ -229,20 +230,20 @@ def comparison_section(name: str, kept: dict) -> None:
     if job_running(JOB):
         live_loss(st.session_state[JOB])
     last = st.session_state.get(LAST)
-    if last is None:
+    if last is None and not job_running(JOB):
         st.info("Press **Run the comparison** to train and test all four methods on the same "
                 "reviews.")
-    else:
+    elif last is not None:
         results_section(last)
 
 
 def main() -> None:
     st.title("Lab: sentiment with a transformer")
     device_badge()
-    st.markdown("all-MiniLM-L6-v2 is a 6-layer Transformer (22.7 M parameters) trained to turn "
-                "sentences into vectors. Look inside it with a sentence of your own, then see "
-                "whether it beats a sentiment lexicon and word counts at telling good reviews "
-                "from bad, frozen or fine-tuned.")
+    st.markdown("all-MiniLM-L6-v2 is a small Transformer trained to turn sentences into vectors. "
+                "Look inside it with a sentence of your own, then see whether it beats a "
+                "sentiment lexicon and word counts at telling good reviews from bad, frozen or "
+                "fine-tuned.")
     ws.show_notice()
     kept = settings()
     name = dataset_choice()

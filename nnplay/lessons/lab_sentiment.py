@@ -33,6 +33,7 @@ from nnplay.models.registry import ModelSpec
 from nnplay.models.text import (
     CACHE_ENV,
     EVAL_CHUNK,
+    MODES,
     Embeddings,
     TextClassifier,
     logistic_head,
@@ -45,7 +46,8 @@ from nnplay.train.trainer import seed_everything
 
 DEFAULT_DATASET = "rotten_tomatoes"
 DATASETS = TEXT_DATASETS
-# CPU defaults, measured on a busy 2-core machine (see the module's tests and the page caption)
+# CPU defaults: the whole comparison at these settings took about 127 CPU-seconds when measured
+# (two threads), most of it the 60 fine-tuning steps
 DEFAULTS = {"n": 1200, "test_size": 0.25, "max_len": 64, "steps": 60, "train_layers": 2,
             "batch_size": 16, "lr": 3e-4, "seed": 0}
 MAX_LEN_FOR = {"rotten_tomatoes": 64, "drug_reviews": 128, "imdb": 256}
@@ -53,6 +55,8 @@ METHODS = ("vader", "tfidf", "frozen", "finetune")
 METHOD_TITLES = {"vader": "VADER lexicon", "tfidf": "TF-IDF + logistic regression",
                  "frozen": "Frozen MiniLM embeddings + logistic head",
                  "finetune": "Fine-tuned MiniLM"}
+SHORT_TITLES = {"vader": "VADER", "tfidf": "TF-IDF + LR", "frozen": "Frozen MiniLM + LR",
+                "finetune": "Fine-tuned MiniLM"}
 
 
 # ---- the data ------------------------------------------------------------------------------------
@@ -124,14 +128,6 @@ class TfidfBaseline:
     def predict(self, texts) -> np.ndarray:
         return self.model_.predict(self.vectorizer_.transform(texts))
 
-    def top_words(self, k: int = 8) -> dict[int, list[str]]:
-        """The k words and pairs that push hardest toward each class (binary: index 1 vs 0)."""
-        names = np.asarray(self.vectorizer_.get_feature_names_out())
-        coef = self.model_.coef_
-        if coef.shape[0] == 1:
-            coef = np.vstack([-coef[0], coef[0]])
-        return {c: list(names[np.argsort(coef[c])[::-1][:k]]) for c in range(coef.shape[0])}
-
     def __repr__(self) -> str:
         return f"TfidfBaseline(C={self.C}, ngram_range={self.ngram_range})"
 
@@ -149,6 +145,7 @@ class TextRun:
     macro_f1: float = float("nan")
     train_seconds: float = 0.0
     predict_seconds: float = 0.0   # predicting the test split
+    cached_seconds: float = 0.0    # frozen: what the cached training embeddings took to compute
     status: str = "completed"      # completed | stopped
     steps_done: int = 0
     steps: int = 0
@@ -254,8 +251,6 @@ def train_text(dataset: str | Dataset = DEFAULT_DATASET, mode: str = "finetune",
     layers. ``history``, when given, is filled with the per-step losses as they come (a page
     draws it live). A stop raises Cancelled(result=the run, evaluated as it stands).
     """
-    from nnplay.models.text import MODES
-
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}.")
     if isinstance(steps, bool) or not 1 <= int(steps) <= 10_000:
@@ -301,7 +296,7 @@ def _fit_frozen(run: TextRun, cache: bool, progress, should_stop) -> None:
                                 None if progress is None else (lambda d, _t: progress(d, total)),
                                 should_stop)
     _, fit_s = _timed(logistic_head, model, train.vectors, ds.y_train)
-    run.train_seconds = train.seconds + fit_s
+    run.train_seconds, run.cached_seconds = train.seconds + fit_s, train.cached_seconds
     test = sentence_embeddings(model, ds.X_test, ds.name, max_len, cache, later, should_stop)
     with torch.no_grad():
         logits, head_s = _timed(model.head, torch.as_tensor(test.vectors))
@@ -333,14 +328,15 @@ class Comparison:
         return float(np.mean(self.dataset.y_test == majority))
 
 
-COLUMNS = ("method", "accuracy", "macro_f1", "train_seconds", "predict_seconds", "status", "note")
+COLUMNS = ("method", "accuracy", "macro_f1", "train_seconds", "predict_seconds", "status", "note",
+           "cached_seconds")
 
 
 def _row(key: str, y_true, pred, train_s: float, predict_s: float, status: str = "completed",
-         note: str = "") -> dict:
+         note: str = "", cached_s: float = 0.0) -> dict:
     return {"key": key, "method": METHOD_TITLES[key], **scores(y_true, pred),
             "train_seconds": train_s, "predict_seconds": predict_s, "status": status,
-            "note": note}
+            "note": note, "cached_seconds": cached_s}
 
 
 def comparison(dataset: str | Dataset = DEFAULT_DATASET, steps: int = DEFAULTS["steps"],
@@ -361,7 +357,7 @@ def comparison(dataset: str | Dataset = DEFAULT_DATASET, steps: int = DEFAULTS["
         dataset, n=n, seed=seed, max_len=max_len, base=base)
     train_text_, test_text = ds.extra["text_train"], ds.extra["text_test"]
     chunks = math.ceil(ds.n_train / EVAL_CHUNK) + math.ceil(ds.n_test / EVAL_CHUNK)
-    total = 2 + ("frozen" in methods) * chunks + ("finetune" in methods) * int(steps)
+    total = 2 + ("frozen" in methods) * chunks + ("finetune" in methods) * (int(steps) + 1)
     rows, result = [], Comparison(ds, pd.DataFrame(columns=COLUMNS))
 
     def report(done: int) -> None:
@@ -380,7 +376,7 @@ def comparison(dataset: str | Dataset = DEFAULT_DATASET, steps: int = DEFAULTS["
             vader = VaderBaseline(ds.extra["sentiment"]).fit(train_text_, ds.y_train)
             pred, seconds = _timed(vader.predict, test_text)
             rows.append(_row("vader", ds.y_test, pred, 0.0, seconds,
-                             note="a lexicon: nothing learned from these reviews"))
+                             note="nothing learned from these reviews"))
             result.predictions["vader"] = pred
         report(1)
         check_stop(should_stop)
@@ -395,7 +391,7 @@ def comparison(dataset: str | Dataset = DEFAULT_DATASET, steps: int = DEFAULTS["
                              progress=part(2), should_stop=should_stop)
             result.runs["frozen"], result.predictions["frozen"] = run, run.predictions
             rows.append(_row("frozen", ds.y_test, run.predictions, run.train_seconds,
-                             run.predict_seconds, note=run.note))
+                             run.predict_seconds, note=run.note, cached_s=run.cached_seconds))
             report(2 + chunks)
         if "finetune" in methods:
             before = 2 + ("frozen" in methods) * chunks
@@ -404,6 +400,7 @@ def comparison(dataset: str | Dataset = DEFAULT_DATASET, steps: int = DEFAULTS["
                                  history=history, progress=part(before), should_stop=should_stop)
             except Cancelled as stop:
                 run = stop.result
+            report(total)   # the fine-tuned model has been tested too
             result.runs["finetune"], result.predictions["finetune"] = run, run.predictions
             rows.append(_row("finetune", ds.y_test, run.predictions, run.train_seconds,
                              run.predict_seconds, run.status, _finetune_note(run)))
@@ -458,10 +455,14 @@ def findings(result: Comparison) -> list[str]:
                          "the words themselves carry enough.")
     if {"frozen", "finetune"} <= set(done.index):
         ft, fr = t.loc["finetune"], t.loc["frozen"]
-        ratio = ft["train_seconds"] / max(fr["train_seconds"], 1e-9)
+        frozen_s = fr["train_seconds"] + fr["cached_seconds"]   # as if nothing were cached
+        cached = (f" (its training embeddings came from the disk cache: {fr['train_seconds']:.1f} s "
+                  f"this time, about {frozen_s:.0f} s to compute them)"
+                  if fr["cached_seconds"] > 0 else "")
         lines.append(f"Fine-tuning ({ft['note']}) scored {_points(ft['accuracy'] - fr['accuracy'])} "
                      f"against the frozen embeddings and trained for {ft['train_seconds']:.0f} s, "
-                     f"{ratio:.1f}x the frozen model's {fr['train_seconds']:.1f} s.")
+                     f"{ft['train_seconds'] / max(frozen_s, 1e-9):.1f}x the frozen model's "
+                     f"{frozen_s:.1f} s{cached}.")
     gaps = (done["accuracy"] - done["macro_f1"])
     if gaps.max() > 0.05:
         key = gaps.idxmax()
@@ -564,16 +565,20 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
         "accuracy": [fmt(v, "{:.1%}") for v in table["accuracy"]],
         "macro F1": [fmt(v, "{:.3f}") for v in table["macro_f1"]],
         "training (s)": [fmt(v, "{:.1f}") for v in table["train_seconds"]],
-        "predicting the test split (s)": [fmt(v, "{:.2f}") for v in table["predict_seconds"]],
-        "how it ended": list(table["status"]),
-        "note": [v or "" for v in table["note"]]})
+        "predicting (s)": [fmt(v, "{:.2f}") for v in table["predict_seconds"]],
+        "how it ended": list(table["status"])})
+
+
+def table_notes(table: pd.DataFrame) -> list[str]:
+    """The table's notes, one line per method that has one."""
+    return [f"{method}: {note}." for method, note in zip(table["method"], table["note"]) if note]
 
 
 def completeness_latex(ig: dict) -> str:
     """The completeness check of integrated gradients, with this sentence's numbers."""
     total = float(np.sum(ig["attributions"]))
     change = ig["score"] - ig["baseline_score"]
-    return (rf"\sum_i \mathrm{{IG}}_i = {total:.4f} \approx F(x) - F(x_{{[PAD]}}) = "
+    return (rf"\sum_i \mathrm{{IG}}_i = {total:.4f} \approx F(x) - F(x_{{\text{{[PAD]}}}}) = "
             rf"{ig['score']:.4f} - ({ig['baseline_score']:.4f}) = {change:.4f}")
 
 
@@ -619,6 +624,15 @@ def vocabulary_text(base: str = DEFAULT_BASE) -> str:
             "reads their ids. [CLS] opens every text and [SEP] closes it.")
 
 
+def model_text(model: TextClassifier) -> str:
+    """What the picked model is, with its sizes counted from the model itself."""
+    total = sum(p.numel() for p in model.parameters())
+    trained = "only its head was trained" if model.train_layers == 0 else \
+        f"its head and last {model.train_layers} layers were trained"
+    return (f"{model.base}: {len(model.layers)} layers, {model.n_heads} attention heads each, "
+            f"{total / 1e6:.1f} M parameters; {trained} ({model.n_trainable() / 1e6:.2f} M).")
+
+
 IG_TEXT = ("**Integrated gradients** (signed): each token's share of the predicted class's score, "
            "measured along a straight path from a sentence of [PAD] tokens to yours. Red tokens "
            "pushed towards the prediction, blue ones against it; the shares add up to the score's "
@@ -628,10 +642,11 @@ ROLLOUT_TEXT = ("**Attention rollout** (unsigned): how much of the averaged fina
                 "included. It shows where the model looked, not which class a token favours; "
                 "the shares add up to 1.")
 
-__all__ = ["CACHE_ENV", "COLUMNS", "DATASETS", "DEFAULTS", "IG_TEXT", "MAX_LEN_CHOICES", "MAX_LEN_FOR",
-           "METHODS", "METHOD_TITLES", "REVIEW_CHOICES", "ROLLOUT_TEXT", "Comparison",
-           "Embeddings", "TextRun", "TfidfBaseline", "VaderBaseline", "compare", "comparison",
-           "completeness_latex", "dataset_size", "display_table", "fine_tune", "findings", "habits_text", "head_habits",
+__all__ = ["CACHE_ENV", "COLUMNS", "DATASETS", "DEFAULTS", "IG_TEXT", "MAX_LEN_CHOICES",
+           "MAX_LEN_FOR", "METHODS", "METHOD_TITLES", "REVIEW_CHOICES", "ROLLOUT_TEXT",
+           "SHORT_TITLES", "Comparison", "Embeddings", "TextRun", "TfidfBaseline",
+           "VaderBaseline", "compare", "comparison", "completeness_latex", "dataset_size",
+           "display_table", "fine_tune", "findings", "habits_text", "head_habits",
            "inspect_sentence", "layers_label", "length_batches", "load_reviews", "logistic_head",
-           "misclassified", "predict_ids", "run_caption", "run_metrics", "run_name", "scores",
-           "sentence_embeddings", "timing_text", "train_text", "vocabulary_text"]
+           "misclassified", "model_text", "predict_ids", "run_caption", "run_metrics", "run_name", "scores",
+           "sentence_embeddings", "table_notes", "timing_text", "train_text", "vocabulary_text"]

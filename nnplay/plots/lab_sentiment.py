@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-TOKENS_PER_ROW = 12
+TOKENS_PER_ROW = 10
 METHOD_COLOURS = {"vader": "#9e9e9e", "tfidf": "#4c78a8", "frozen": "#f58518", "finetune": "#54a24b"}
 
 
@@ -30,11 +30,12 @@ def _rows(values, width: int = TOKENS_PER_ROW) -> np.ndarray:
 
 
 def token_strip_figure(tokens, values, labels=None, title: str = "", signed: bool = False,
-                       colorbar: str = "") -> go.Figure:
+                       colorbar: str = "", scale: dict | None = None) -> go.Figure:
     """Tokens in reading order, TOKENS_PER_ROW a row, each box coloured by its value.
 
-    ``signed``: a red/blue scale centred on 0 (towards / against); else white to orange.
-    ``labels`` (one line per token, e.g. its id or its value) go under the token.
+    ``signed``: a red/blue scale centred on 0 (towards / against); else white to orange;
+    ``scale`` gives plotly's colorscale, zmin and zmax instead. ``labels`` (one line per token,
+    e.g. its id or its value) go under the token.
     """
     tokens = [_safe(t) for t in tokens]
     labels = [_safe(x) for x in (labels or [""] * len(tokens))]
@@ -44,12 +45,13 @@ def token_strip_figure(tokens, values, labels=None, title: str = "", signed: boo
     grid_text[: len(text)] = text
     grid_text = grid_text.reshape(z.shape)
     limit = float(np.nanmax(np.abs(values))) if len(tokens) and np.any(np.abs(values) > 0) else 1.0
-    scale = dict(colorscale="RdBu_r", zmin=-limit, zmax=limit, zmid=0.0) if signed else \
-        dict(colorscale="Oranges", zmin=0.0, zmax=limit)
+    if scale is None:
+        scale = dict(colorscale="RdBu_r", zmin=-limit, zmax=limit, zmid=0.0) if signed else \
+            dict(colorscale="Oranges", zmin=0.0, zmax=limit)
     fig = go.Figure(go.Heatmap(z=z, text=grid_text, texttemplate="%{text}", hoverinfo="text",
-                               xgap=3, ygap=3, showscale=bool(colorbar),
-                               colorbar=dict(title=colorbar), **scale))
-    fig.update_layout(title=title, height=90 + 62 * z.shape[0], margin=dict(l=10, r=10, t=40, b=10))
+                               textfont=dict(size=13), xgap=3, ygap=3,
+                               showscale=bool(colorbar), colorbar=dict(title=colorbar), **scale))
+    fig.update_layout(title=title, height=70 + 56 * z.shape[0], margin=dict(l=10, r=10, t=40, b=10))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed")
     return fig
@@ -57,10 +59,11 @@ def token_strip_figure(tokens, values, labels=None, title: str = "", signed: boo
 
 def tokenizer_figure(view) -> go.Figure:
     """The tokenizer's output: each subword token with its id; pieces of one word share a shade."""
-    words = np.asarray(view.words, dtype=float)
-    shade = (words % 2) * 0.5 + 0.25
+    shade = np.asarray(view.words, dtype=float) % 2
     return token_strip_figure(view.tokens, shade, [str(i) for i in view.ids],
-                              title=f"{len(view.tokens)} tokens (id under each)")
+                              title=f"{len(view.tokens)} tokens (id under each)",
+                              scale=dict(colorscale=[[0, "#dbe9f6"], [1, "#fde0c5"]], zmin=0,
+                                         zmax=1))
 
 
 def attention_heads_figure(layer_maps: np.ndarray, tokens, layer: int) -> go.Figure:
@@ -96,10 +99,11 @@ def probabilities_figure(proba, class_names) -> go.Figure:
     return fig
 
 
-def comparison_figure(table) -> go.Figure:
-    """Accuracy and macro F1 per method (bars), training seconds beside each name."""
+def comparison_figure(table, short_titles: dict | None = None) -> go.Figure:
+    """Accuracy and macro F1 per method (bars), training seconds under each name."""
     done = table[table["accuracy"].notna()]
-    names = [f"{m}<br>({s:.1f} s to train)" for m, s in zip(done["method"], done["train_seconds"])]
+    titles = [(short_titles or {}).get(k, m) for k, m in zip(done.index, done["method"])]
+    names = [f"{m}<br>({s:.1f} s to train)" for m, s in zip(titles, done["train_seconds"])]
     fig = go.Figure()
     for column, title, opacity in (("accuracy", "accuracy", 1.0), ("macro_f1", "macro F1", 0.55)):
         fig.add_trace(go.Bar(x=names, y=done[column], name=title, opacity=opacity,

@@ -50,7 +50,9 @@ def test_vader_maps_compound_scores_to_the_datasets_classes():
 
 
 @pytest.mark.slow
-def test_the_frozen_head_gives_scikit_learns_logistic_probabilities(small):
+@pytest.mark.parametrize("name", ["rotten_tomatoes", "drug_reviews"])
+def test_the_frozen_head_gives_scikit_learns_logistic_probabilities(name):
+    small = lesson.load_reviews(name, n=90, max_len=24, seed=0)   # two classes, then three
     seed_everything(0)
     model = ModelSpec("text", {"mode": "frozen"}).build(small)
     emb = lesson.sentence_embeddings(model, small.X_train, small.name, 24)

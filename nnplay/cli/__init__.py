@@ -49,7 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("datasets", help="list the datasets, one line each")
     tr = sub.add_parser("train", help="train a model and print a summary")
     tr.add_argument("--dataset", required=True, help="a name from `nnplay datasets`")
-    tr.add_argument("--model", default="mlp", choices=list(FAMILY_DEFAULTS), help="model family")
+    tr.add_argument("--model", default="mlp", choices=[*FAMILY_DEFAULTS, *LAB_FAMILIES],
+                    help="model family (transfer and text: a pretrained network, see --mode)")
+    lab = tr.add_argument_group("pretrained networks (transfer, text)")
+    lab.add_argument("--mode", help="transfer: scratch|frozen|finetune_last|finetune_all; "
+                                    "text: frozen|finetune")
+    lab.add_argument("--per-class", type=int, help="transfer: labelled images per class")
+    lab.add_argument("--steps", type=int, help="text, finetune: training steps")
     tr.add_argument("--n", type=int, help="examples to generate (toy datasets)")
     tr.add_argument("--noise", type=float, help="noise level (toy datasets, 0 to 0.5)")
     tr.add_argument("--test-size", type=float, help="share of examples held out for testing")
@@ -81,11 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="do not store this run in the runs database (`nnplay runs list`)")
     tr.add_argument("--save", metavar="DIR", type=Path,
                     help="write the trained model to DIR (model.safetensors + model.json)")
+    from nnplay.cli.labs import add_lab_commands
     from nnplay.cli.production import add_production_commands
     from nnplay.cli.runs import add_runs_commands
 
     add_runs_commands(sub)
     add_production_commands(sub)
+    add_lab_commands(sub)
     return parser
 
 
@@ -97,7 +105,10 @@ FAMILY_DEFAULTS = {
     "lstm": {"lr": 0.005, "batch_size": 64},
     "gru": {"lr": 0.005, "batch_size": 64},
     "transformer": {"lr": 0.003, "batch_size": 64},
+    "gcn": {"lr": 0.01, "batch_size": 0, "hidden": [16]},
 }
+# Pretrained families: trained by their lab's engine (nnplay.cli.labs), not by the flags above.
+LAB_FAMILIES = ("transfer", "text")
 
 
 def model_spec(args) -> dict:
@@ -109,6 +120,9 @@ def model_spec(args) -> dict:
         params = {"channels": args.channels or FAMILY_DEFAULTS["cnn"]["channels"],
                   "kernel_size": args.kernel_size,
                   "dropout": args.dropout, "activation": args.activation}
+    elif family == "gcn":
+        hidden = args.hidden if args.hidden != [16, 16] else FAMILY_DEFAULTS["gcn"]["hidden"]
+        params = {"hidden": hidden, "dropout": args.dropout or None}
     elif family in ("rnn", "lstm", "gru"):
         params = {"hidden_size": args.hidden_size, "num_layers": args.layers,
                   "bidirectional": args.bidirectional or None, "dropout": args.dropout or None}
@@ -137,10 +151,20 @@ def _load_dataset(args):
 
     params = {k: v for k, v in (("n", args.n), ("noise", args.noise), ("test_size", args.test_size),
                                 ("seed", args.seed)) if v is not None}
+    try:
+        takes = set(data.dataset_params(args.dataset))
+    except ValueError:
+        takes = set(params)      # an unknown name: data.load says which names exist
+    if "seed" not in takes:      # a fixed dataset (a graph): the seed still seeds training
+        params.pop("seed", None)
     return data.load(args.dataset, **params)
 
 
 def cmd_train(args, parser) -> int:
+    if args.model in LAB_FAMILIES:
+        from nnplay.cli.labs import train_pretrained
+
+        return train_pretrained(args, parser)
     from nnplay import models, train
     from nnplay.device import device_name, resolve_device
 
@@ -279,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         from nnplay.cli.runs import run_runs_command
 
         return run_runs_command(args)
+    if args.command in ("lab", "pretrained", "federated"):
+        from nnplay.cli.labs import run_lab_command
+
+        return run_lab_command(args)
     if args.command in ("compress", "export", "drift"):
         from nnplay.cli.production import run_production_command
 

@@ -24,7 +24,7 @@ for _loader, _meta in SEQUENCE_DATASETS.values():
 
 # Datasets of the labs and frontiers (each module registers its own on import): full MNIST from
 # torchvision's cache, review text, graphs.
-from nnplay.data import graphs, text  # noqa: E402, F401
+from nnplay.data import domains, graphs, text  # noqa: E402, F401
 from nnplay.data.mnist import MNIST_INFO, load_mnist  # noqa: E402
 
 register(MNIST_INFO, load_mnist)

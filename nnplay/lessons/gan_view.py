@@ -192,8 +192,9 @@ def status_text(gan: GAN2D) -> str:
 def _describe(config: GANConfig) -> str:
     g = ", ".join(map(str, config.g_hidden)) or "no hidden layer"
     d = ", ".join(map(str, config.d_hidden)) or "no hidden layer"
-    return (f"generator {g}, discriminator {d}, loss {LOSSES[config.loss]}, {config.optimizer} "
-            f"with learning rates {config.lr_g:g} for G and {config.lr_d:g} for D")
+    return (f"generator {g}, discriminator {d}, {LOSSES[config.loss]} loss, "
+            f"{config.optimizer.capitalize() if config.optimizer == 'adam' else 'SGD'} with "
+            f"learning rates {config.lr_g:g} for G and {config.lr_d:g} for D")
 
 
 INTRO = (
@@ -209,8 +210,8 @@ COLLAPSE_TEXT = (
     f"counted: a mode is *covered* when at least {MIN_SHARE:.0%} of its fair share of "
     f"generated samples lands within {K_STD:g} std ({K_STD * RING_STD:g}) of its centre, and a "
     f"sample is *high quality* when it lies that close to any centre. This runs the healthy "
-    f"setting ({_describe(HEALTHY)}) and the collapsing one ({_describe(COLLAPSE)}) for "
-    f"{COMPARE_STEPS:,} steps each, seed by seed, in the background.")
+    f"setting ({_describe(HEALTHY)}) and the collapsing one ({_describe(COLLAPSE)}) for the "
+    f"same number of steps ({COMPARE_STEPS:,} by default), seed by seed, in the background.")
 
 
 def digits_text(config: GANConfig, epochs: int, n_images: int = 5000) -> str:

@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 # GAN Lab's colours: green for real, purple for fake.
 REAL, FAKE, PUSH = "#1a9850", "#8e44ad", "#d62778"
 REAL_FAKE = [[0.0, FAKE], [0.5, "#fafafa"], [1.0, REAL]]
-SETTING_COLORS = {"healthy": REAL, "collapse": FAKE}
+SETTING_COLORS = {"healthy": "#1f77b4", "collapse": "#d62728"}   # runs, apart from real/fake
 MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}
 
 
@@ -89,19 +89,22 @@ def collapse_figure(comparison) -> go.Figure:
     names = [n for n in ("healthy", "collapse") if comparison.runs.get(n)]
     fig = make_subplots(rows=1, cols=1 + len(names), column_widths=[0.5] + [0.25] * len(names),
                         subplot_titles=["Modes covered over training"]
-                        + [f"{n}, seed {comparison.seeds[0]}: fakes at the end" for n in names])
+                        + [f"{n}, seed {comparison.seeds[0]}, at the end" for n in names])
     for name in names:
         for seed, history in zip(comparison.seeds, comparison.runs[name]):
             fig.add_trace(go.Scatter(x=[r["step"] for r in history], y=_values(history, "covered"),
-                                     name=f"{name}, seed {seed}", line={"color": SETTING_COLORS[name],
-                                     "shape": "hv", "width": 1.5}, opacity=0.85), row=1, col=1)
+                                     mode="lines", name=f"{name}, seed {seed}",
+                                     line={"color": SETTING_COLORS[name], "shape": "hv",
+                                           "width": 1.5}, opacity=0.8), row=1, col=1)
     real = comparison.real
     for k, name in enumerate(names, start=2):
         fake = comparison.samples[name][0]
-        fig.add_trace(go.Scatter(x=real[:, 0], y=real[:, 1], mode="markers", showlegend=False,
+        fig.add_trace(go.Scatter(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
+                                 showlegend=k == 2, legendgroup="real",
                                  marker={"color": REAL, "size": 3, "opacity": 0.4}), row=1, col=k)
-        fig.add_trace(go.Scatter(x=fake[:, 0], y=fake[:, 1], mode="markers", showlegend=False,
-                                 marker={"color": SETTING_COLORS[name], "size": 3}), row=1, col=k)
+        fig.add_trace(go.Scatter(x=fake[:, 0], y=fake[:, 1], mode="markers", name="fake",
+                                 showlegend=k == 2, legendgroup="fake",
+                                 marker={"color": FAKE, "size": 3}), row=1, col=k)
         fig.update_xaxes(range=[-3, 3], showticklabels=False, row=1, col=k)
         fig.update_yaxes(range=[-3, 3], showticklabels=False, scaleanchor=f"x{k}", row=1, col=k)
     fig.update_yaxes(range=[-0.3, 8.3], title_text="modes covered", row=1, col=1)

@@ -234,6 +234,8 @@ export default function (component) {
   }
   const st = root.__ganv;
   st.data = data;
+  const modesBox = root.querySelector('input[data-layer="modes"]');
+  if (modesBox) modesBox.parentElement.style.display = data.modes ? '' : 'none';
   redraw(st);
 }
 """

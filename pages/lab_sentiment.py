@@ -21,12 +21,13 @@ from nnplay.ui.widgets import device_badge
 JOB, FROZEN_JOB = "ls_job", "ls_frozen_job"
 SETTINGS, LAST, INSPECTED = "ls_settings", "ls_last", "ls_inspected"
 SENTENCE = "The plot was thin, but the performances were wonderful and the ending moved me."
-WIDGETS = ("dataset", "sentence", "n", "max_len", "steps", "train_layers", "seed")
+WIDGETS = ("dataset", "sentence", "base", "n", "max_len", "steps", "train_layers", "seed")
 
 
 def settings() -> dict:
     """The lab's settings, kept in session state across page visits (widgets are forgotten)."""
-    defaults = {"dataset": lesson.DEFAULT_DATASET, "sentence": SENTENCE, **lesson.DEFAULTS}
+    defaults = {"dataset": lesson.DEFAULT_DATASET, "sentence": SENTENCE,
+                "base": text_data.DEFAULT_BASE, **lesson.DEFAULTS}
     kept = st.session_state.setdefault(SETTINGS, {k: defaults[k] for k in WIDGETS})
     for name, value in kept.items():
         st.session_state.setdefault(f"ls_set_{name}", value)
@@ -151,7 +152,7 @@ def sentence_section(name: str, kept: dict) -> None:
 
 def start_comparison(name: str, kept: dict) -> None:
     history: list = []
-    options = {k: kept[k] for k in ("n", "steps", "train_layers", "max_len", "seed")}
+    options = {k: kept[k] for k in ("base", "n", "steps", "train_layers", "max_len", "seed")}
     start_job(JOB, Job(lesson.comparison, name, history=history, label="sentiment comparison",
                        **options), history=history, settings={"dataset": name, **options})
 
@@ -166,7 +167,12 @@ def finish_comparison(job: dict) -> None:
     st.session_state[LAST] = {"result": result, "settings": job["settings"], "models": names}
 
 
-def comparison_settings(name: str, kept: dict) -> None:
+def comparison_settings(name: str, kept: dict) -> str:
+    """The comparison's settings; returns why it cannot run here ('' when it can)."""
+    base = keep("base", st.selectbox("Pretrained model", list(text_data.BASES), key="ls_set_base"))
+    missing = text_data.base_available(base)
+    if missing:
+        st.warning(missing)
     c1, c2, c3, c4, c5 = st.columns(5)
     total = lesson.dataset_size(name)
     choices = sorted({c for c in lesson.REVIEW_CHOICES if c < total} | {total})
@@ -180,6 +186,7 @@ def comparison_settings(name: str, kept: dict) -> None:
     keep("seed", int(c5.number_input("Seed", 0, 10_000, key="ls_set_seed")))
     last = st.session_state.get(LAST)
     st.caption(lesson.timing_text(last["result"] if last else None))
+    return missing
 
 
 def results_section(last: dict) -> None:
@@ -191,7 +198,7 @@ def results_section(last: dict) -> None:
     st.dataframe(lesson.display_table(result.table), hide_index=True, key="ls_table")
     for note in lesson.table_notes(result.table):
         st.caption(note)
-    st.plotly_chart(plots.comparison_figure(result.table, lesson.SHORT_TITLES),
+    st.plotly_chart(plots.comparison_figure(result.table, result.titles(short=True)),
                     key="ls_compare_fig")
     for line in lesson.findings(result):
         st.markdown(f"- {line}")
@@ -199,7 +206,7 @@ def results_section(last: dict) -> None:
     if run is not None and run.history:
         st.plotly_chart(plots.loss_curve_figure(run.history), key="ls_loss_fig")
     method = st.selectbox("Misclassified test reviews of", list(result.predictions),
-                          format_func=lesson.METHOD_TITLES.get, key="ls_wrong_method")
+                          format_func=result.titles().get, key="ls_wrong_method")
     st.dataframe(lesson.misclassified(result, method), hide_index=True, key="ls_wrong",
                  column_config={"review": st.column_config.TextColumn(width="large")})
     model_name = last["models"].get("finetune")
@@ -223,9 +230,9 @@ def live_loss(job: dict) -> None:
 
 
 def comparison_section(name: str, kept: dict) -> None:
-    comparison_settings(name, kept)
+    missing = comparison_settings(name, kept)
     st.button("Run the comparison", type="primary", key="ls_go", on_click=start_comparison,
-              args=(name, kept), disabled=job_running(JOB))
+              args=(name, kept), disabled=job_running(JOB) or bool(missing))
     job_panel(JOB, finish_comparison, what="Comparison")
     if job_running(JOB):
         live_loss(st.session_state[JOB])

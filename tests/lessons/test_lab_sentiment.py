@@ -149,7 +149,7 @@ def test_the_comparison_table_findings_and_misclassified_reviews(small):
     assert f"{result.majority_accuracy:.1%}" in lines[0]
     wrong = lesson.misclassified(result, "tfidf")
     assert len(wrong) == int((result.predictions["tfidf"] != small.y_test).sum())
-    assert (wrong["true class"] != wrong[lesson.METHOD_TITLES["tfidf"]]).all()
+    assert (wrong["true class"] != wrong[lesson.method_title("tfidf")]).all()
     assert lesson.compare(small, methods=("vader",)).index.tolist() == ["vader"]
 
 

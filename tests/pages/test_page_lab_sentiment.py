@@ -80,13 +80,28 @@ def test_comparison_table_findings_and_the_fine_tuned_model(page):
     assert not page.exception
 
 
+def test_a_pretrained_model_missing_here_says_what_to_do():
+    from nnplay.data import text as text_data
+
+    if text_data.base_available("distilbert-base-uncased") == "":
+        pytest.skip("DistilBERT is in this machine's Hugging Face cache")
+    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
+    at.session_state["ls_settings"] = {**SMALL, "base": "distilbert-base-uncased"}
+    at.session_state["ls_auto"] = True   # no frozen classifier on this visit
+    at.run()
+    assert not at.exception
+    assert any("never downloads" in w.value for w in at.warning)
+    assert at.button(key="ls_go").disabled
+
+
 def test_a_dataset_missing_here_says_what_to_do():
     from nnplay.data import text as text_data
 
-    if not text_data.available("imdb") == "":
-        at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
-        at.session_state["ls_settings"] = {**SMALL, "dataset": "imdb"}
-        at.run()
-        assert not at.exception
-        assert "datasets" in at.warning[0].value and "rotten_tomatoes" in at.warning[0].value
-        assert "ls_frozen_job" not in at.session_state
+    if text_data.available("imdb") == "":
+        pytest.skip("IMDB is in this machine's datasets cache")
+    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
+    at.session_state["ls_settings"] = {**SMALL, "dataset": "imdb"}
+    at.run()
+    assert not at.exception
+    assert "datasets" in at.warning[0].value and "rotten_tomatoes" in at.warning[0].value
+    assert "ls_frozen_job" not in at.session_state

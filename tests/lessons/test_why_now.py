@@ -6,6 +6,9 @@ lifts the 1990s one)."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -150,3 +153,24 @@ def test_caveats_come_from_the_measured_machine():
     assert bench.verdict().startswith("All 2 CPU threads multiplied matrices 1.1x as fast as "
                                       "one CPU thread (44.0 against 40.0 GFLOP/s)")
     assert "trained the network at 0.091x its speed (1,000 against 11,000" in bench.verdict()
+
+
+# ---- bench/gpu_check.py: the GPU side of the hardware story --------------------------------------
+GPU_CHECK = [sys.executable, str(Path(__file__).resolve().parents[2] / "bench" / "gpu_check.py")]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA machine runs the real check")
+def test_gpu_check_skips_cleanly_without_cuda():
+    out = subprocess.run(GPU_CHECK, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "no CUDA device: skipped"
+
+
+@pytest.mark.slow
+def test_gpu_check_logic_on_the_cpu_against_itself():
+    out = subprocess.run([*GPU_CHECK, "--against", "cpu", "--families", "mlp,lstm",
+                          "--epochs", "1"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert sum(line.endswith("  ok") for line in lines) == 2
+    assert "100.0% same class" in out.stdout and lines[-1].startswith("2 of 2 families agree")

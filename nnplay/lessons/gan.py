@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from nnplay.models.gan import (
-    LOSSES,
     GANConfig,
     ImageGANResult,
     build_gan,
@@ -402,10 +401,6 @@ class GAN2D:
         c = self.config
         return (f"GAN2D({self.target.name!r}, G={list(c.g_hidden)}, D={list(c.d_hidden)}, "
                 f"loss={c.loss!r}, step={self.steps}, status={self.status!r})")
-
-
-def loss_label(loss: str) -> str:
-    return LOSSES.get(loss, loss)
 
 
 # ---- mode collapse, measured -----------------------------------------------------------------

@@ -184,3 +184,22 @@ def test_digit_gan_trains_on_images_and_refuses_tables():
                     ["a", "b", "c"], ["0"])
     with pytest.raises(ValueError, match="grey images"):
         lesson.train_digit_gan(table, epochs=1)
+
+
+def test_the_figures_draw_from_the_engines_numbers():
+    from nnplay.plots import gan as plots
+
+    gan = lesson.GAN2D(lesson.ring_target(), g_hidden=(4,), d_hidden=(4,))
+    gan.step(50)
+    assert len(plots.training_figure(gan.history, 8).data) == 4
+    grid, (at, push) = gan.decision_grid(10), gan.fake_gradients(20)
+    fig = plots.plane_figure(gan.real_samples(20), gan.samples(20), grid.xs, grid.real, (at, push))
+    assert [t.name for t in fig.data] == [None, "real", "fake", "push on fakes"]
+    comparison = lesson.compare_collapse(steps=100, seeds=(0,),
+                                         healthy=lesson.HEALTHY.replace(g_hidden=(4,)),
+                                         collapse=lesson.COLLAPSE.replace(g_hidden=(4,)))
+    assert len(plots.collapse_figure(comparison).data) == 2 + 2 * 2
+    images = np.zeros((36, 1, 28, 28))
+    history = [{"epoch": 1, "d_loss": 1.0, "g_loss": float("nan")}]
+    fig = plots.digit_gan_figure(images, history, 1)
+    assert fig.data[0].z.shape == (6 * 29 - 1, 6 * 29 - 1) and fig.data[2].y == (None,)

@@ -18,6 +18,9 @@ from torch import nn
 from nnplay import models, train
 from nnplay.train import green, runs
 from nnplay.train.green import GreenMeter, PowerModel
+from nnplay.train.green import flops as green_flops
+from nnplay.train.green import meter as green_meter
+from nnplay.train.green import power as green_power
 
 ROOT = Path(__file__).resolve().parents[2]
 TDP_MODEL = PowerModel("tdp", cpu_model="Test CPU", cpu_watts=8.0, threads=2,
@@ -46,7 +49,7 @@ def fit(ds, epochs=3, batch_size=32, seed=0, hidden=(16, 8)):
 @pytest.fixture
 def tdp_machine(monkeypatch):
     """A machine whose power model is the TDP fallback (what this test machine has)."""
-    monkeypatch.setattr(green, "power_model", lambda refresh=False: TDP_MODEL)
+    monkeypatch.setattr(green_power, "power_model", lambda refresh=False: TDP_MODEL)
     return TDP_MODEL
 
 
@@ -108,7 +111,7 @@ def test_a_counter_that_fails_leaves_training_alone(moons, tdp_machine, monkeypa
         def __exit__(self, *exc):
             return False
 
-    monkeypatch.setattr(green, "flop_counter", Broken)
+    monkeypatch.setattr(green_flops, "flop_counter", Broken)
     trainer = fit(moons, epochs=2)
     assert trainer.status == "completed" and trainer.green.flops is None
     assert "no counter today" in trainer.footprint().flops_note
@@ -132,7 +135,7 @@ class FakeClock:
 
 def test_tdp_fallback_is_codecarbons_process_formula(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(green, "time", clock)
+    monkeypatch.setattr(green_meter, "time", clock)
     meter = GreenMeter("cpu", power=TDP_MODEL)
     meter.epoch_start()
     clock.wall, clock.cpu = 3.0, 1.5                   # 3 s of wall time, 1.5 CPU seconds
@@ -150,7 +153,7 @@ def test_rapl_counters_are_read_per_epoch_and_may_wrap(tmp_path, monkeypatch):
     counter, limit = tmp_path / "energy_uj", tmp_path / "max_energy_range_uj"
     counter.write_text("999000000")
     limit.write_text("1000000000")
-    monkeypatch.setattr(green, "time", FakeClock())
+    monkeypatch.setattr(green_meter, "time", FakeClock())
     meter = GreenMeter("cpu", power=PowerModel("rapl", ram_watts=0.0,
                                                rapl_files=(str(counter),)))
     meter.epoch_start()
@@ -163,7 +166,7 @@ def test_rapl_counters_are_read_per_epoch_and_may_wrap(tmp_path, monkeypatch):
 
 def test_unavailable_energy_is_said_not_guessed(moons, monkeypatch):
     broken = PowerModel("unavailable", reason="codecarbon failed (no data)")
-    monkeypatch.setattr(green, "power_model", lambda refresh=False: broken)
+    monkeypatch.setattr(green_power, "power_model", lambda refresh=False: broken)
     trainer = fit(moons, epochs=2)
     assert trainer.status == "completed"
     assert "energy_kwh" not in trainer.history[-1] and trainer.history[-1]["flops"] > 0
@@ -285,15 +288,15 @@ def test_describe_says_what_codecarbon_chose_here():
 
 
 def test_power_model_survives_a_broken_codecarbon(monkeypatch, tmp_path):
-    monkeypatch.setattr(green, "_cache_file", lambda: tmp_path / "power.json")
-    monkeypatch.setattr(green, "_detect", lambda key: (_ for _ in ()).throw(OSError("boom")))
-    monkeypatch.setattr(green, "_MODEL", None)
+    monkeypatch.setattr(green_power, "_cache_file", lambda: tmp_path / "power.json")
+    monkeypatch.setattr(green_power, "_detect", lambda key: (_ for _ in ()).throw(OSError("boom")))
+    monkeypatch.setattr(green_power, "_MODEL", None)
     model = green.power_model(refresh=True)
     assert model.source == "unavailable" and "boom" in model.reason
     assert not (tmp_path / "power.json").exists()       # a failure is not remembered
-    monkeypatch.setattr(green, "_detect", lambda key: TDP_MODEL)
+    monkeypatch.setattr(green_power, "_detect", lambda key: TDP_MODEL)
     assert green.power_model(refresh=True) == TDP_MODEL
     assert json.loads((tmp_path / "power.json").read_text())["model"]["cpu_watts"] == 8.0
-    monkeypatch.setattr(green, "_MODEL", None)
-    monkeypatch.setattr(green, "_detect", lambda key: SimpleNamespace())   # not called again
+    monkeypatch.setattr(green_power, "_MODEL", None)
+    monkeypatch.setattr(green_power, "_detect", lambda key: SimpleNamespace())   # not called again
     assert green.power_model() == TDP_MODEL             # read back from the file

@@ -158,7 +158,10 @@ class TextClassifier(nn.Module):
         return ids != self.pad_id
 
     def _trim(self, ids: torch.Tensor, mask: torch.Tensor):
-        # padding sits at the end: drop the columns no row uses (short reviews run fast)
+        # padding sits at the end: drop the columns no row uses (short reviews run fast); not
+        # while torch.export or ONNX trace the model, which need shapes that do not hang on data
+        if torch.compiler.is_compiling():
+            return ids, mask
         used = mask.any(0).nonzero()
         width = int(used.max()) + 1 if len(used) else 1
         return ids[:, :width], mask[:, :width]
@@ -179,7 +182,7 @@ class TextClassifier(nn.Module):
                              f"{tuple(ids.shape)} of {ids.dtype}.")
         ids = ids.long()
         mask = self.mask_of(ids) if attention_mask is None else attention_mask.bool()
-        if torch.is_grad_enabled() or len(ids) <= EVAL_CHUNK:
+        if torch.is_grad_enabled() or len(ids) <= EVAL_CHUNK or torch.compiler.is_compiling():
             return self._pooled(ids, mask)
         order = torch.argsort(mask.sum(1))
         out = torch.empty(len(ids), self.hidden_size, device=ids.device)

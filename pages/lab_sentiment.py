@@ -176,7 +176,8 @@ def comparison_settings(name: str, kept: dict) -> str:
     c1, c2, c3, c4, c5 = st.columns(5)
     total = lesson.dataset_size(name)
     choices = sorted({c for c in lesson.REVIEW_CHOICES if c < total} | {total})
-    st.session_state["ls_set_n"] = min(choices, key=lambda c: abs(c - kept["n"]))
+    wanted = st.session_state.get("ls_set_n", kept["n"])   # snapped to this dataset's sizes
+    st.session_state["ls_set_n"] = min(choices, key=lambda c: abs(c - wanted))
     keep("n", c1.select_slider("Reviews (train + test)", choices, key="ls_set_n"))
     keep("max_len", c2.select_slider("Tokens per review", lesson.MAX_LEN_CHOICES,
                                      key="ls_set_max_len"))

@@ -103,3 +103,11 @@ def test_wrong_data_and_settings_are_messages(reviews):
         ModelSpec("text", {"base": "distilbert-base-uncased"}).build(reviews)
     with pytest.raises(ValueError, match="token ids"):
         mt.text_classifier(2)(torch.rand(2, 5))
+
+
+@pytest.mark.slow
+def test_torch_export_traces_the_model_with_the_same_outputs(model, reviews):
+    ids = torch.as_tensor(reviews.X_test[:3])
+    program = torch.export.export(model, (ids,))
+    with torch.no_grad():
+        assert torch.allclose(program.module()(ids), model(ids), atol=1e-5)

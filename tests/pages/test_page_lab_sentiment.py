@@ -80,6 +80,29 @@ def test_comparison_table_findings_and_the_fine_tuned_model(page):
     assert not page.exception
 
 
+def test_settings_follow_the_widgets_and_survive_a_visit_elsewhere():
+    at = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
+    at.session_state["ls_settings"] = dict(SMALL)
+    at.session_state["ls_auto"] = True   # no frozen classifier on this visit
+    at.run()
+    at.select_slider(key="ls_set_n").set_value(400).run()
+    at.number_input(key="ls_set_steps").set_value(20).run()
+    assert not at.exception
+    assert at.session_state["ls_settings"]["n"] == 400
+    assert at.session_state["ls_settings"]["steps"] == 20
+    at.selectbox(key="ls_set_dataset").set_value("drug_reviews").run()
+    assert not at.exception
+    assert at.session_state["ls_settings"]["max_len"] == 128   # the drug reviews' own length
+    assert at.select_slider(key="ls_set_n").value == 400
+    # a visit elsewhere forgets the widgets; the kept settings put them back
+    back = AppTest.from_file(str(PAGE), default_timeout=TIMEOUT)
+    back.session_state["ls_settings"] = dict(at.session_state["ls_settings"])
+    back.session_state["ls_auto"] = True
+    back.run()
+    assert back.selectbox(key="ls_set_dataset").value == "drug_reviews"
+    assert back.number_input(key="ls_set_steps").value == 20
+
+
 def test_a_pretrained_model_missing_here_says_what_to_do():
     from nnplay.data import text as text_data
 

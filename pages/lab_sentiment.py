@@ -55,6 +55,9 @@ def dataset_choice() -> str | None:
 
 
 def register(run, group: str = ""):
+    same = lesson.same_frozen_model(ws.workspace().list(lesson="lab_sentiment"), run)
+    if same is not None:   # the very same weights are in the session already
+        return same
     entry = ws.register(lesson="lab_sentiment", spec=run.spec, model=run.model,
                         dataset=run.dataset, name=lesson.run_name(run), group=group,
                         metrics=lesson.run_metrics(run))
@@ -174,10 +177,8 @@ def comparison_settings(name: str, kept: dict) -> str:
     if missing:
         st.warning(missing)
     c1, c2, c3, c4, c5 = st.columns(5)
-    total = lesson.dataset_size(name)
-    choices = sorted({c for c in lesson.REVIEW_CHOICES if c < total} | {total})
-    wanted = st.session_state.get("ls_set_n", kept["n"])   # snapped to this dataset's sizes
-    st.session_state["ls_set_n"] = min(choices, key=lambda c: abs(c - wanted))
+    choices, st.session_state["ls_set_n"] = lesson.review_choices(
+        name, st.session_state.get("ls_set_n", kept["n"]))
     keep("n", c1.select_slider("Reviews (train + test)", choices, key="ls_set_n"))
     keep("max_len", c2.select_slider("Tokens per review", lesson.MAX_LEN_CHOICES,
                                      key="ls_set_max_len"))
@@ -215,7 +216,7 @@ def results_section(last: dict) -> None:
         entry = ws.workspace().get(model_name)
         st.caption(f"**{model_name}** is in this session's models: the Evaluation, "
                    "Explainability and Production pages can use it.")
-        st.download_button("Download the fine-tuned model (zip, about 90 MB)",
+        st.download_button(f"Download the fine-tuned model (zip, {entry.nbytes / 1e6:.0f} MB)",
                            lambda: modelio.export_bundle(entry.model, entry.record, entry.dataset),
                            file_name="minilm_sentiment.zip", mime="application/zip",
                            on_click="ignore", key="ls_download")

@@ -533,6 +533,24 @@ def run_name(run: TextRun) -> str:
     return f"{model} fine-tuned ({_finetune_note(run)}) on {run.dataset.name}"
 
 
+def same_frozen_model(entries, run: TextRun) -> str | None:
+    """The name of a workspace model that ``run`` would only repeat: a frozen model has no
+    randomness, so the same spec on the same data gives the same weights. None otherwise."""
+    if run.mode != "frozen":
+        return None
+    from nnplay.data.ref import DatasetRef
+
+    ref = DatasetRef.of(run.dataset)
+    return next((e.name for e in entries if e.spec == run.spec and e.record.dataset == ref), None)
+
+
+def review_choices(name: str, wanted: int) -> tuple[list[int], int]:
+    """Review counts to offer for a dataset (all of it the last), and ``wanted`` snapped to one."""
+    total = dataset_size(name)
+    choices = sorted({c for c in REVIEW_CHOICES if c < total} | {total})
+    return choices, min(choices, key=lambda c: abs(c - wanted))
+
+
 def run_metrics(run: TextRun) -> dict:
     return {"accuracy": run.test_accuracy, "macro_f1": run.macro_f1}
 
@@ -664,5 +682,6 @@ __all__ = ["BASE_NAMES", "CACHE_ENV", "COLUMNS", "PRETRAINED_ON", "DATASETS", "D
            "VaderBaseline", "compare", "comparison", "completeness_latex", "dataset_size",
            "display_table", "fine_tune", "findings", "habits_text", "head_habits",
            "inspect_sentence", "layers_label", "length_batches", "load_reviews", "logistic_head",
-           "method_title", "misclassified", "model_text", "predict_ids", "run_caption", "run_metrics", "run_name", "scores",
+           "method_title", "misclassified", "model_text", "predict_ids", "review_choices", "run_caption", "run_metrics", "run_name", "same_frozen_model",
+           "scores",
            "sentence_embeddings", "table_notes", "timing_text", "train_text", "vocabulary_text"]

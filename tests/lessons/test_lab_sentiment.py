@@ -123,6 +123,12 @@ def test_train_text_frozen_reports_what_the_cli_prints_and_saves(small, tmp_path
     loaded = modelio.load_dir(tmp_path / "model")
     assert loaded.record.lesson == "cli" and loaded.record.metrics["accuracy"] == run.test_accuracy
     np.testing.assert_array_equal(lesson.predict_ids(loaded.model, small.X_test), run.predictions)
+    from nnplay.train.workspace import Workspace
+
+    ws = Workspace()
+    assert lesson.same_frozen_model(ws.list(), run) is None
+    ws.register(run.model, run.dataset, run.spec, "lab_sentiment", name="first")
+    assert lesson.same_frozen_model(ws.list(), lesson.train_text(small, "frozen")) == "first"
     summary = run.summary()
     assert summary["mode"] == "frozen" and summary["status"] == "completed"
     assert 0.0 <= summary["test_accuracy"] <= 1.0 and summary["train_seconds"] > 0

@@ -46,8 +46,9 @@ def perspective_figure(table: pd.DataFrame, yours_kg: float, label: str) -> go.F
     values = [yours_kg] + list(table["kg_co2e"])
     colors = ["#2ca02c"] + ["#1f77b4" if k == "training" else "#bbbbbb" for k in table["kind"]]
     fig = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=colors,
-                           text=[format_co2(v) for v in values], textposition="outside"))
-    fig.update_layout(height=60 + 36 * len(names), margin={**MARGIN, "t": 10},
+                           text=[format_co2(v) for v in values], textposition="outside",
+                           cliponaxis=False))
+    fig.update_layout(height=60 + 36 * len(names), margin={**MARGIN, "t": 10, "r": 80},
                       xaxis={"type": "log", "title": "kg CO2e (log scale)"},
                       yaxis={"autorange": "reversed"})
     return fig

@@ -663,8 +663,10 @@ def model_text(model: TextClassifier) -> str:
     total = sum(p.numel() for p in model.parameters())
     trained = "only its head was trained" if model.train_layers == 0 else \
         f"its head and last {model.train_layers} layers were trained"
+    n = model.n_trainable()
+    count = f"{n:,} parameters" if n < 100_000 else f"{n / 1e6:.2f} M parameters"
     return (f"{model.base}: {len(model.layers)} layers, {model.n_heads} attention heads each, "
-            f"{total / 1e6:.1f} M parameters; {trained} ({model.n_trainable() / 1e6:.2f} M).")
+            f"{total / 1e6:.1f} M parameters; {trained} ({count}).")
 
 
 IG_TEXT = ("**Integrated gradients** (signed): each token's share of the predicted class's score, "

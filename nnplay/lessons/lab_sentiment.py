@@ -72,6 +72,9 @@ def method_title(key: str, base: str = DEFAULT_BASE, short: bool = False) -> str
 def load_reviews(name: str = DEFAULT_DATASET, n: int | None = None, test_size: float = 0.25,
                  seed: int = 0, max_len: int | None = None, base: str = DEFAULT_BASE) -> Dataset:
     """A review dataset as token ids; ``n`` reviews (the lab's default, capped at all of them)."""
+    if name not in TEXT_DATASETS:
+        raise ValueError(f"A text model learns from review text: choose one of "
+                         f"{', '.join(TEXT_DATASETS)}, not {name!r}.")
     info = data.get_info(name)
     n = min(int(n or DEFAULTS["n"]), info.n_samples)
     return data.load(name, n=n, test_size=test_size, seed=seed,

@@ -137,6 +137,8 @@ def test_train_text_frozen_reports_what_the_cli_prints_and_saves(small, tmp_path
         lesson.train_text(small, "thaw")
     with pytest.raises(ValueError, match="steps"):
         lesson.train_text(small, "finetune", steps=0)
+    with pytest.raises(ValueError, match="review text: choose one of rotten_tomatoes"):
+        lesson.train_text("iris", "frozen")
 
 
 def test_the_comparison_table_findings_and_misclassified_reviews(small):

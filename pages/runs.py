@@ -48,7 +48,10 @@ def run_filters(store: runs.RunStore) -> dict | None:
                                  format_func=lambda i: LESSON_TITLES.get(i, i))
     with c2:
         datasets = all_by_default("Datasets", store.distinct("dataset"), "runs_datasets")
-    mine = owner.shared_server() and st.toggle("Only my runs", key="runs_mine")
+    mine = owner.workshop_mode() or (owner.shared_server()
+                                     and st.toggle("Only my runs", key="runs_mine"))
+    if owner.workshop_mode():
+        st.caption("In a workshop you see your own runs; the class leaderboard is in the sidebar.")
     return {"lesson": lessons, "dataset": datasets, "owner": owner.owner_id() if mine else None}
 
 

@@ -132,7 +132,7 @@ def test_the_page_draws_the_view_as_one_component_while_playing_and_paused():
         assert not at.exception
         (component,) = [e for e in at.get("bidi_component")
                         if e.proto.component_name == "nnplay_playground_view"]
-        payload = json.loads(component.proto.json)
+        payload = json.loads(component.proto.bytes)   # sent as JSON bytes, encoded once
         assert payload["epoch"] == at.session_state["pg_session"].epoch
         assert payload["sizes"] == [2, 4, 2, 2]
         assert len(at.get("imgs")) == 0              # nothing for the browser to fetch

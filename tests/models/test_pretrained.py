@@ -64,10 +64,12 @@ def test_modes_choose_what_learns(digits):
 
     net, names = trained("frozen")
     assert names == {"head.weight", "head.bias"}
+    assert net.head.in_features == 192   # 192 channels x 1 x 1 at 32 pixels
+    assert not any(k.startswith(("backbone.net._blocks.15.", "backbone.net._conv_head"))
+                   for k in net.state_dict())   # ImageNet's last stage is left out
     net, names = trained("finetune_last")
-    assert "head.weight" in names and "backbone.net._conv_head.weight" in names
-    assert "backbone.net._blocks.15._project_conv.weight" in names
-    assert not any(n.startswith(("backbone.net._blocks.14.", "backbone.net._conv_stem"))
+    assert "head.weight" in names and "backbone.net._blocks.14._project_conv.weight" in names
+    assert not any(n.startswith(("backbone.net._blocks.13.", "backbone.net._conv_stem"))
                    for n in names)
     net, names = trained("finetune_all")
     assert names == {n for n, _ in net.named_parameters()}
@@ -87,7 +89,9 @@ def test_input_adapter_makes_grey_digits_rgb_at_the_backbones_size(digits):
     assert torch.allclose(adapted[:, 0], adapted[:, 2])          # grey copied to R, G and B
     assert adapted.min() >= -1 - 1e-6 and adapted.max() <= 1 + 1e-6   # (x - 0.5) / 0.5
     assert torch.equal(net.adapt(x.reshape(3, -1)), adapted)        # flat rows work too
-    assert net.trunk_features(x).shape == (3, 192, 2, 2) and net.features(x).shape == (3, 1280)
+    trunk = net.trunk_features(x)
+    assert trunk.shape == (3, 192, 2, 2) and net.features(x).shape == (3, 768)
+    assert torch.allclose(net.after_trunk(trunk), net(x))
 
 
 def test_tiny_fine_tuning_run_lowers_the_loss(digits):

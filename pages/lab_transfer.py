@@ -178,8 +178,8 @@ def results_section() -> None:
         st.warning("Stopped: the curve shows the runs that finished.")
     st.plotly_chart(tplots.transfer_curve_figure(lesson.summary(table), lesson.MODE_LABELS),
                     key="lt_curve_fig")
-    for sentence in [*lesson.curve_findings(table), *kept["notes"], kept["timing"]]:
-        st.markdown(f"- {sentence}")
+    sentences = [*lesson.curve_findings(table), *kept["notes"], kept["timing"]]
+    st.markdown("\n".join(f"- {sentence}" for sentence in sentences if sentence))
     shown = table.assign(test_accuracy=table["test_accuracy"].map("{:.1%}".format),
                          train_seconds=table["train_seconds"].map("{:.1f}".format))
     st.dataframe(pd.DataFrame({"way to train": shown["mode_label"],

@@ -80,3 +80,26 @@ def test_digits_curve_in_the_background_joins_the_workspace(page, finish_job):
     assert {m.spec.params["mode"] for m in models} == {"scratch", "frozen"}
     assert all(m.dataset.n_train == 25 for m in models)
     assert len([b for b in page.get("download_button")]) == 2
+
+
+def test_a_zip_of_your_own_images_trains_a_frozen_efficientnet(page, finish_job):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(8):
+            zf.writestr(f"shapes/red/{i}.png", png_bytes((220, 20 + i, 20)))
+            zf.writestr(f"shapes/blue/{i}.png", png_bytes((20, 20 + i, 220)))
+        zf.writestr("shapes/readme.txt", "not an image")
+    page.radio(key="lt_task").set_value("zip").run()
+    page.file_uploader(key="lt_zip").upload("shapes.zip", buf.getvalue(), "application/zip").run()
+    assert not page.exception and not page.error
+    assert "12 training and 4 test images in 2 classes" in captions(page)
+    assert page.selectbox(key="lt_backbone").value == "efficientnet_lite0"
+    page.multiselect(key="lt_counts").set_value([2, 50]).run()
+    page.multiselect(key="lt_modes_efficientnet_lite0").set_value(["frozen"]).run()
+    page.button(key="lt_start").click().run()
+    finish_job(page, "lt_job", timeout=300)
+    result = page.session_state["lt_result"]
+    assert list(result["table"]["per_class"]) == [2, 6]     # 50 became the smallest class's 6
+    assert any("smallest class has 6" in note for note in result["notes"])
+    (model,) = page.session_state["nnplay_workspace"].list(lesson="lab_transfer")
+    assert model.dataset.class_names == ["blue", "red"] and model.metrics["accuracy"] == 1.0

@@ -75,7 +75,7 @@ def runs_table(store: runs.RunStore, filters: dict):
     st.dataframe(shown, key="runs_table", hide_index=True,
                  column_config={"duration_s": st.column_config.NumberColumn("seconds",
                                                                             format="%.2f")})
-    st.caption(f"{len(table)} runs in `{store.location}`")
+    st.caption(f"{len(table)} {'run' if len(table) == 1 else 'runs'} in `{store.location}`")
     return table
 
 

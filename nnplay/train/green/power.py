@@ -199,6 +199,8 @@ class CodecarbonReading:
     energy_kwh: float | None = None
     emissions_kg: float | None = None
     seconds: float | None = None
+    cpu_kwh: float | None = None     # its CPU part
+    ram_kwh: float | None = None     # its memory part (0 when it could not read the memory)
     error: str = ""
 
 
@@ -227,9 +229,15 @@ def codecarbon_tracker(country: str = WORLD):
         if tracker is not None:
             try:
                 with _quiet_codecarbon():
+                    # codecarbon's stop() skips its last reading when the previous one (the
+                    # start) is under 50 ms old, so a short block read as almost nothing:
+                    # take that reading first (private, hence guarded)
+                    with contextlib.suppress(Exception):
+                        tracker._measure_power_and_energy()
                     tracker.stop()
                 data = tracker.final_emissions_data
                 reading.energy_kwh, reading.emissions_kg = data.energy_consumed, data.emissions
                 reading.seconds = data.duration
+                reading.cpu_kwh, reading.ram_kwh = data.cpu_energy, data.ram_energy
             except Exception as err:  # noqa: BLE001
                 reading.error = f"codecarbon could not finish ({err})"

@@ -204,7 +204,7 @@ def instructor_signed_in() -> bool:
     with st.form("instructor_token_form"):
         given = st.text_input("Instructor token", type="password", key="instructor_token",
                               help=f"The value of {TOKEN_ENV} on the server.")
-        if st.form_submit_button("Open the class"):
+        if st.form_submit_button("Open the class", key="instructor_open"):
             if token_matches(given):
                 st.session_state[INSTRUCTOR_KEY] = True
                 st.session_state.pop("instructor_token", None)

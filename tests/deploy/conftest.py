@@ -264,7 +264,8 @@ class Browser:
         if self.ws is not None:
             self.ws.close()
 
-    def _send(self, page: str = "", trigger: str = "", fragment: str = "") -> None:
+    def _send(self, page: str = "", trigger: str = "", fragment: str = "",
+              values: dict | None = None) -> None:
         msg = BackMsg()
         rerun = msg.rerun_script
         if page:    # another page: by its name, as a click in the navigation does
@@ -273,17 +274,20 @@ class Browser:
             rerun.query_string, rerun.page_script_hash = self.query, self.page_hash
         if trigger:
             rerun.widget_states.widgets.add(id=trigger, trigger_value=True)
+        for key, value in (values or {}).items():     # text inputs, by widget key
+            rerun.widget_states.widgets.add(id=self.buttons[key], string_value=value)
         if fragment:
             rerun.fragment_id, rerun.is_auto_rerun = fragment, True
         self.ws.send(msg.SerializeToString())
 
-    def run(self, page: str = "", press: str = "", timeout: float = 120) -> None:
-        """A rerun (of ``page``, or pressing the button with key ``press``); returns when the
-        script has finished."""
+    def run(self, page: str = "", press: str = "", timeout: float = 120,
+            values: dict | None = None) -> None:
+        """A rerun (of ``page``, or pressing the button with key ``press``, with the text inputs
+        keyed in ``values`` filled in); returns when the script has finished."""
         with self.lock:
             before = self.finished
             self.texts, self.media = [], []
-        self._send(page=page, trigger=self.buttons[press] if press else "")
+        self._send(page=page, trigger=self.buttons[press] if press else "", values=values)
         self.wait(lambda: self.finished > before, timeout, f"the run of {page or press}")
 
     def wait(self, condition, timeout: float, what: str) -> None:
@@ -340,7 +344,9 @@ class Browser:
 
     def _element(self, element) -> None:
         which = element.WhichOneof("type")
-        if which in ("button", "download_button", "form_submit_button"):
+        if which == "text_input":
+            self.buttons[element.text_input.id.rsplit("-", 1)[-1]] = element.text_input.id
+        elif which in ("button", "download_button", "form_submit_button"):
             widget = getattr(element, which)
             self.buttons[widget.id.rsplit("-", 1)[-1]] = widget.id
             if which == "download_button" and widget.url:

@@ -1,6 +1,7 @@
 """The replicated workshop on loopback (tests/deploy/conftest.py starts it): HAProxy keeps each
 browser on its replica for media and uploads; both replicas share the runs in PostgreSQL, and
-their concurrent writes lose nothing; a Training-lab job submitted on a replica runs on the Dask
+their concurrent writes lose nothing (a learner lists their own runs, the instructor on either
+replica every learner's); a Training-lab job submitted on a replica runs on the Dask
 worker and comes back with its history; a broadcast reaches a learner on the other replica."""
 
 from __future__ import annotations
@@ -97,6 +98,15 @@ def test_concurrent_saves_on_both_replicas_lose_nothing_and_each_lists_them(work
         browser.run(page="runs")
         shown = int(re.search(r"(\d+) runs? in", browser.text()).group(1))
         assert shown == 1, browser.text()
+    # the instructor, on either replica, lists every learner's run, wherever it was saved
+    board = ClassStore(store).exercises().iloc[0]
+    assert board["learners"] >= len(learners)
+    for instructor in one_per_replica(browsers):
+        instructor.open("instructor")
+        instructor.run(press="instructor_open", values={"instructor_token": workshop["token"]})
+        instructor.wait(lambda b=instructor: "learners; each learner" in b.text(), 60,
+                        "the class panel")
+        assert f"{board['runs']} runs by {board['learners']} learners" in instructor.text()
 
 
 def test_a_training_lab_job_runs_on_the_dask_worker_with_its_history(workshop, browsers):

@@ -146,7 +146,8 @@ def settings(ds) -> dict | None:
 
 def start_curve(ds, counts, options) -> None:
     experiment = lesson.TransferExperiment(ds, per_class=counts, **options)
-    start_job(JOB, Job(experiment.fit, label="transfer curve"), task=ds.name)
+    start_job(JOB, Job(experiment.fit, label="transfer curve"),
+              task=lesson.TASKS.get(ds.name, ds.name))
 
 
 def finish_curve(job: dict) -> None:

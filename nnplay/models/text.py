@@ -67,9 +67,29 @@ def _pristine(base: str) -> nn.Module:
     return model
 
 
-def pretrained_encoder(base: str = DEFAULT_BASE) -> nn.Module:
-    """A fresh copy of the pretrained encoder of ``base`` (its weights as published)."""
-    return copy.deepcopy(_pristine(base))
+def pretrained_encoder(base: str = DEFAULT_BASE, share: bool = False) -> nn.Module:
+    """A fresh copy of the pretrained encoder of ``base`` (its weights as published).
+
+    ``share=True``: the copy's modules are its own but its weights use the memory of the
+    process's pristine encoder (never trained), so a frozen model costs no weight memory of its
+    own; a TextClassifier gives the layers it trains their own copies, and loading weights into
+    it never writes into the shared memory.
+    """
+    pristine = _pristine(base)
+    if not share:
+        return copy.deepcopy(pristine)
+    memo = {id(t): _alias(t) for t in (*pristine.parameters(), *pristine.buffers())}
+    return copy.deepcopy(pristine, memo)
+
+
+def _alias(t: torch.Tensor) -> torch.Tensor:
+    """A new tensor object (a Parameter for a Parameter) on ``t``'s memory, without gradient."""
+    return nn.Parameter(t.detach(), requires_grad=False) if isinstance(t, nn.Parameter) \
+        else t.detach()
+
+
+def _pristine_tensors(base: str) -> dict[str, torch.Tensor]:
+    return dict(_pristine(base).state_dict(keep_vars=True))
 
 
 class TextClassifier(nn.Module):
@@ -97,6 +117,7 @@ class TextClassifier(nn.Module):
         self.n_outputs = int(n_outputs)
         for p in self.encoder.parameters():
             p.requires_grad_(False)
+        self._own(self.trained_modules())
         for module in self.trained_modules():
             for p in module.parameters():
                 p.requires_grad_(True)
@@ -135,6 +156,55 @@ class TextClassifier(nn.Module):
         if self.train_layers == len(self.layers):
             parts.insert(0, self.encoder.embeddings)
         return parts
+
+    # ---- weights shared with the pristine encoder (see pretrained_encoder(share=True)) --------
+    def _shared_ptrs(self) -> set[int]:
+        if self.base not in BASES:
+            return set()
+        return {t.data_ptr() for t in _pristine_tensors(self.base).values()}
+
+    def _own(self, modules) -> None:
+        """Give ``modules`` their own copies of any weight shared with the pristine encoder."""
+        shared = self._shared_ptrs()
+        for module in modules:
+            for sub in module.modules():
+                for table in (sub._parameters, sub._buffers):
+                    for key, t in table.items():
+                        if t is not None and t.data_ptr() in shared:
+                            table[key] = (nn.Parameter(t.detach().clone(), t.requires_grad)
+                                          if isinstance(t, nn.Parameter) else t.detach().clone())
+
+    def share_frozen(self) -> int:
+        """Point every frozen encoder weight equal to the pristine one at the pristine memory;
+        returns how many now share it."""
+        if self.base not in BASES:
+            return 0
+        pristine, shared = _pristine_tensors(self.base), 0
+        for prefix, module in self._frozen_named():
+            for sub_name, sub in module.named_modules(prefix=prefix):
+                for table in (sub._parameters, sub._buffers):
+                    for key, t in table.items():
+                        same = pristine.get(f"{sub_name}.{key}")
+                        if t is None or same is None or t.data_ptr() == same.data_ptr():
+                            shared += t is not None and same is not None
+                            continue
+                        if (t.shape == same.shape and t.dtype == same.dtype
+                                and t.device == same.device and torch.equal(t, same)):
+                            table[key] = _alias(same)
+                            shared += 1
+        return shared
+
+    def _frozen_named(self) -> list[tuple[str, nn.Module]]:
+        frozen = {id(m) for m in self.frozen_modules()}
+        return [(name, m) for name, m in self.encoder.named_modules() if id(m) in frozen]
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """torch's load_state_dict, which writes into the parameters: so never into the
+        pristine weights (they get their own copies first, and share again where equal)."""
+        self._own([self.encoder])
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        self.share_frozen()
+        return result
 
     def frozen_modules(self) -> list[nn.Module]:
         trained = {id(m) for m in self.trained_modules()}
@@ -382,8 +452,8 @@ def text_classifier(n_outputs: int, base: str = DEFAULT_BASE, mode: str = "finet
 
     if base not in BASES:
         raise ValueError(f"Unknown pretrained model {base!r}; choose one of {', '.join(BASES)}.")
-    return TextClassifier(pretrained_encoder(base), n_outputs, base, mode, train_layers, dropout,
-                          pad_id=tokenizer(base).pad_token_id)
+    return TextClassifier(pretrained_encoder(base, share=True), n_outputs, base, mode,
+                          train_layers, dropout, pad_id=tokenizer(base).pad_token_id)
 
 
 def _text_for(dataset: Dataset, base: str = DEFAULT_BASE, mode: str = "finetune",

@@ -5,8 +5,9 @@ one Workspace per browser session in st.session_state. Later pages (evaluate, ex
 compress) list its models, so one model travels the whole path from training to production.
 
 ``Workspace.register`` is the one way in. Models stay until the learner removes them, within a
-memory budget (the bytes of their weights); when a new model does not fit, the oldest unpinned
-models (a whole group at a time: a race's models go together) are dropped and named in
+memory budget (the bytes of their weights; memory several models share counts once); when a new
+model does not fit, the oldest unpinned models (a whole group at a time: a race's models go
+together) are dropped and named in
 ``last_dropped`` so the page can say which went. Pinned models are never dropped: when only
 pinned models are left, registering raises WorkspaceFull with what to do.
 """
@@ -45,6 +46,17 @@ def input_kind(dataset: Dataset) -> str:
 def model_bytes(model: nn.Module) -> int:
     """Bytes of a model's parameters and buffers."""
     return sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+
+
+def weight_memory(*models: nn.Module) -> dict[tuple, int]:
+    """The memory the models' parameters and buffers use, by (device, address): a weight that
+    several models share (frozen text models share their pretrained encoder) counts once."""
+    held: dict[tuple, int] = {}
+    for model in models:
+        for t in (*model.parameters(), *model.buffers()):
+            key = (str(t.device), t.untyped_storage().data_ptr())
+            held[key] = max(held.get(key, 0), t.untyped_storage().nbytes())
+    return held
 
 
 @dataclass
@@ -161,13 +173,14 @@ class Workspace:
 
     def _make_room(self, new: WorkspaceModel) -> list[str]:
         """Drop the oldest unpinned groups until ``new`` fits; returns the names dropped."""
-        need = new.nbytes
+        need = sum(weight_memory(new.model).values())
         if need > self.budget_bytes:
             raise WorkspaceFull(f"{new.name} needs {need / 2**20:.0f} MiB, more than this "
                                 f"session's whole budget of {self.budget_bytes / 2**20:.0f} MiB.")
 
-        def over() -> bool:
-            return (self.total_bytes + need > self.budget_bytes
+        def over() -> bool:   # memory shared with a kept model counts once
+            kept = [m.model for m in self._models.values()]
+            return (sum(weight_memory(*kept, new.model).values()) > self.budget_bytes
                     or len(self._models) + 1 > self.max_models)
 
         victims: list[str] = []
@@ -224,7 +237,8 @@ class Workspace:
 
     @property
     def total_bytes(self) -> int:
-        return sum(m.nbytes for m in self._models.values())
+        """The weights' memory, a weight shared by several models counted once."""
+        return sum(weight_memory(*(m.model for m in self._models.values())).values())
 
     def __len__(self) -> int:
         return len(self._models)

@@ -13,6 +13,7 @@ from nnplay.data.ref import DatasetRef
 from nnplay.models import ModelSpec, modelio
 from nnplay.models import text as mt
 from nnplay.train.record import ModelRecord
+from nnplay.train.workspace import Workspace, model_bytes, weight_memory
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,51 @@ def test_saves_and_reloads_with_identical_predictions(model, reviews, tmp_path):
     with torch.no_grad():
         assert torch.equal(loaded.model(X), model(X))
     assert np.array_equal(loaded.dataset.X_test, reviews.X_test)
+
+
+def test_frozen_weights_are_shared_between_models_and_nothing_writes_into_them(reviews):
+    published = {k: v.clone() for k, v in mt._pristine(mt.DEFAULT_BASE).state_dict().items()}
+    a, b = (ModelSpec("text", {"mode": "frozen"}).build(reviews) for _ in range(2))
+    tuned = ModelSpec("text", {"mode": "finetune", "train_layers": 2}).build(reviews)
+    one = sum(weight_memory(a).values())
+    both = sum(weight_memory(a, b, tuned).values())
+    assert one < both < 1.4 * one                    # two layers and the heads come on top
+    wa, wb = a.word_embeddings.weight, b.word_embeddings.weight
+    assert wa is not wb and wa.data_ptr() == wb.data_ptr()
+    layer = tuned.layers[5].output.dense.weight
+    assert layer.data_ptr() != a.layers[5].output.dense.weight.data_ptr()
+    # fine-tuning writes into the tuned model's own layers only
+    optimizer = torch.optim.SGD([p for p in tuned.parameters() if p.requires_grad], lr=1.0)
+    tuned.train()
+    tuned(torch.as_tensor(reviews.X_train[:8])).logsumexp(1).sum().backward()
+    optimizer.step()
+    tuned.eval()
+    assert not torch.equal(layer, a.layers[5].output.dense.weight)
+    # loading changed frozen weights lands in the model's own copy, not in the shared memory
+    state = {k: v.clone() for k, v in b.state_dict().items()}
+    state["encoder.embeddings.word_embeddings.weight"] += 1.0
+    b.load_state_dict(state)
+    assert b.word_embeddings.weight.data_ptr() != wa.data_ptr()
+    assert torch.equal(b.word_embeddings.weight, published["embeddings.word_embeddings.weight"]
+                       + 1.0)
+    now = mt._pristine(mt.DEFAULT_BASE).state_dict()
+    assert all(torch.equal(now[k], v) for k, v in published.items())
+    assert torch.equal(a.word_embeddings.weight, published["embeddings.word_embeddings.weight"])
+    b.load_state_dict(a.state_dict())                # the published weights: shared again
+    assert b.word_embeddings.weight.data_ptr() == wa.data_ptr()
+
+
+def test_a_workspace_counts_shared_weights_once(reviews):
+    models = [ModelSpec("text", {"mode": "frozen"}).build(reviews) for _ in range(3)]
+    ws = Workspace(budget_bytes=int(1.2 * model_bytes(models[0])))
+    for k, net in enumerate(models):
+        ws.register(net, reviews, ModelSpec("text", {"mode": "frozen"}), "lab_sentiment",
+                    name=f"frozen {k}")
+    assert len(ws) == 3 and ws.last_dropped == []
+    assert ws.total_bytes < 1.2 * model_bytes(models[0])
+    private = ModelSpec("text", {"mode": "finetune", "train_layers": 6}).build(reviews)
+    ws.register(private, reviews, ModelSpec("text", {"train_layers": 6}), "lab_sentiment")
+    assert ws.last_dropped == ["frozen 0", "frozen 1", "frozen 2"]   # a whole copy: no room
 
 
 def test_wrong_data_and_settings_are_messages(reviews):

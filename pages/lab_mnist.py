@@ -187,12 +187,11 @@ def results_section() -> None:
 
 
 def pick_model():
-    entry = ws.model_picker("labm_model", kind="image", label="Model to try")
-    if entry is not None and entry.dataset.input_shape != (1, mnist.SIDE, mnist.SIDE):
-        st.info(f"{entry.name} reads {entry.dataset.input_shape} images, not 28x28 digits: "
-                "pick a model trained on mnist5k or MNIST.")
-        return None
-    return entry
+    return ws.model_picker("labm_model", kind="image", label="Model to try",
+                           where=lambda m: lab.reads_digits(m.dataset),
+                           none_yet="No model of this session reads handwritten digits yet: "
+                                    "train the grid above (or a CNN on mnist5k on the CNNs "
+                                    "page), and its best network appears here.")
 
 
 def drawing_section(entry) -> None:

@@ -118,6 +118,15 @@ class GridSettings:
         return len(self.layers) * len(self.neurons) * len(self.activations)
 
 
+def reads_digits(dataset: Dataset) -> bool:
+    """Whether a model trained on ``dataset`` reads handwritten digits as MNIST does: 28x28
+    grey images whose classes are digits (mnist5k, MNIST, the digit splits; not
+    Fashion-MNIST's clothes)."""
+    names = dataset.class_names or []
+    return (tuple(dataset.input_shape) == (1, 28, 28) and len(names) >= 2
+            and all(str(n).isdigit() and len(str(n)) == 1 for n in names))
+
+
 def cell_name(layers: int, neurons: int, activation: str) -> str:
     """'2 x 128 relu': how the page and the run store name a cell."""
     return f"{layers} x {neurons} {activation}"

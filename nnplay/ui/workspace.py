@@ -108,13 +108,16 @@ def show_notice() -> None:
 
 
 def model_picker(key: str, task: str | None = None, kind: str | None = None,
-                 label: str = "Model from this session") -> WorkspaceModel | None:
-    """A selectbox over the session's models (filtered); None with a hint when there are none."""
-    models = workspace().list(task=task, kind=kind)
+                 label: str = "Model from this session",
+                 where: Callable[[WorkspaceModel], bool] | None = None,
+                 none_yet: str = "") -> WorkspaceModel | None:
+    """A selectbox over the session's models (filtered by task, kind and ``where``); None with
+    a hint (``none_yet`` when given) when there are none."""
+    models = [m for m in workspace().list(task=task, kind=kind) if where is None or where(m)]
     if not models:
         what = " ".join(x for x in (kind, task) if x)
-        st.info(f"No {what + ' ' if what else ''}models in this session yet: train one here, or "
-                "on the Playground, Training lab or architecture pages.")
+        st.info(none_yet or f"No {what + ' ' if what else ''}models in this session yet: train "
+                "one here, or on the Playground, Training lab or architecture pages.")
         return None
     names = [m.name for m in models]
     # labels computed now: AppTest calls format_func outside the script run, without session state

@@ -220,3 +220,16 @@ def test_sigmoid_loses_most_with_depth_in_a_small_grid(mnist5k, seed):
     assert drop["sigmoid"] > 0.05
     assert drop["sigmoid"] > max(drop["relu"], drop["tanh"]) + 0.03
     assert lab.SIGMOID_DEPTH.format(epochs=3) in lab.findings(table)
+
+
+def test_only_models_of_handwritten_digits_are_offered_for_drawing():
+    import dataclasses
+
+    from nnplay.data import images  # noqa: F401  (registers the digit splits)
+
+    digits = data.load("mnist5k")
+    assert lab.reads_digits(digits) and lab.reads_digits(data.load("digits_5to9"))
+    clothes = dataclasses.replace(digits, class_names=["T-shirt/top", "Trouser", *"abcdefgh"])
+    assert not lab.reads_digits(clothes)                       # Fashion-MNIST's 28x28 clothes
+    assert not lab.reads_digits(data.load("digits"))           # 8x8 digits
+    assert not lab.reads_digits(dataclasses.replace(digits, class_names=None))

@@ -65,7 +65,7 @@ def test_opens_on_the_default_grid_and_says_which_data(open_page):
     assert "no-mnist-here" in note
     assert any(c.value.startswith(f"27 networks, each trained for {lab.DEFAULT_EPOCHS} epochs")
                and "takes about" in c.value for c in at.caption)
-    assert any("No image models in this session yet" in i.value for i in at.info)
+    assert any("No model of this session reads handwritten digits yet" in i.value for i in at.info)
 
 
 def test_a_tiny_grid_gives_a_table_of_real_numbers_and_keeps_the_best_model():

@@ -69,7 +69,7 @@ def pretrained_section() -> None:
         photo, key = lesson.sample_photo(choice), choice
     predictions = top5(key, photo, backbone)
     left, right = st.columns([2, 3])
-    left.image(photo, caption=f"{BACKBONE_TITLES[backbone]} sees it resized to 224x224",
+    left.image(photo, caption=f"{BACKBONE_TITLES[backbone]} reads it resized to 224x224",
                width="stretch")
     right.plotly_chart(tplots.top_k_figure(predictions), key="lt_top5_fig")
     st.caption(lesson.prediction_sentence(predictions))
@@ -174,7 +174,7 @@ def results_section() -> None:
         st.info("Choose the ways to train and press Start: the curve appears here.")
         return
     table = kept["table"]
-    st.subheader(f"3. What the curve shows ({kept['task']})")
+    st.subheader(f"3. What the curve shows: {kept['task']}")
     if kept["stopped"]:
         st.warning("Stopped: the curve shows the runs that finished.")
     st.plotly_chart(tplots.transfer_curve_figure(lesson.summary(table), lesson.MODE_LABELS),

@@ -515,7 +515,8 @@ def curve_findings(table: pd.DataFrame) -> list[str]:
     if table is None or table.empty:
         return []
     s = summary(table)
-    acc = {(r.mode, r.per_class): r.accuracy for r in s.itertuples()}
+    # rounded as shown (0.1%), so a difference is the difference of the numbers a learner reads
+    acc = {(r.mode, r.per_class): round(float(r.accuracy), 3) for r in s.itertuples()}
     counts = sorted(s["per_class"].unique())
     seeds = int(s["seeds"].max())
     over = f" (mean of {seeds} seeds)" if seeds > 1 else ""
@@ -536,12 +537,16 @@ def curve_findings(table: pd.DataFrame) -> list[str]:
     if len(out) == 2:
         gaps = [max(acc[(m, n)] for m in pretrained_modes if (m, n) in acc) - acc[("scratch", n)]
                 for n in (counts[0], counts[-1])]
-        trend = ("shrinks" if gaps[1] < gaps[0] else "grows" if gaps[1] > gaps[0] else
-                 "stays the same")
-        out.append(f"The gap {trend} from {gaps[0] * 100:+.1f} to {gaps[1] * 100:+.1f} points as "
-                   f"labels grow from {counts[0]} to {counts[-1]} per class"
-                   + (": pretrained features matter most when labels are scarce."
-                      if gaps[0] > gaps[1] else "."))
+        gaps = [round(g * 100, 1) for g in gaps]
+        if gaps[0] == gaps[1]:
+            out.append(f"The gap stays at {gaps[0]:+.1f} points as labels grow from {counts[0]} "
+                       f"to {counts[-1]} per class.")
+        else:
+            trend = "shrinks" if gaps[1] < gaps[0] else "grows"
+            out.append(f"The gap {trend} from {gaps[0]:+.1f} to {gaps[1]:+.1f} points as labels "
+                       f"grow from {counts[0]} to {counts[-1]} per class"
+                       + (": pretrained features matter most when labels are scarce."
+                          if gaps[0] > gaps[1] else "."))
     n = counts[-1]
     for mode in ("finetune_last", "finetune_all"):
         if (mode, n) in acc and ("frozen", n) in acc:

@@ -162,3 +162,16 @@ def test_with_ten_labels_per_class_imagenet_features_beat_scratch_on_fashion(tmp
     acc = table.pivot(index="seed", columns="mode", values="test_accuracy")
     assert acc["frozen"].mean() > acc["scratch"].mean() + 0.02
     assert (acc["frozen"] > acc["scratch"]).sum() >= 4
+
+
+def test_findings_differences_are_those_of_the_numbers_shown():
+    rows = [("scratch", 10, 0.9486), ("frozen", 10, 0.9504),
+            ("scratch", 200, 0.9600), ("frozen", 200, 0.9618)]
+    table = pd.DataFrame([{"mode": m, "per_class": n, "test_accuracy": a, "train_seconds": 1.0,
+                           "seed": 0} for m, n, a in rows])
+    first, second, gap = lesson.curve_findings(table)[:3]
+    assert "scores 95.0% test accuracy against 94.9%" in first and "ahead by 0.1 points" in first
+    assert "ahead by 0.2 points" in second          # 96.2% against 96.0%
+    assert gap.startswith("The gap grows from +0.1 to +0.2 points")
+    same = table.assign(test_accuracy=[0.90, 0.93, 0.95, 0.98])
+    assert lesson.curve_findings(same)[2].startswith("The gap stays at +3.0 points")

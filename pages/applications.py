@@ -13,7 +13,7 @@ from nnplay.lessons import applications as lesson
 from nnplay.plots import applications as plots
 from nnplay.train import predict_proba
 from nnplay.train.jobs import Job
-from nnplay.ui import cache, widgets
+from nnplay.ui import applications_view, cache, widgets
 from nnplay.ui import workspace as ws
 from nnplay.ui.jobs import job_panel, job_running, settle_job, start_job
 from nnplay.ui.state import user_errors
@@ -35,16 +35,6 @@ def finish_health(job: dict) -> None:
     entry = ws.register(trainer, lesson="applications",
                         name=f"health {trainer.spec.family} on {trainer.dataset.name}")
     job["name"] = entry.name if entry is not None else ""
-
-
-def health_data_figure(source: str, ds) -> None:
-    if source == "ihc_patches":
-        ch = domains.ihc_channels()
-        st.plotly_chart(plots.slide_figure(ch["rgb"], ch["mask"], ds.extra["test_blocks"],
-                                           domains.IHC_BLOCK), key="app_slide_fig")
-    elif source == "medmnist":
-        titles = [ds.class_names[c] for c in ds.y_train[:8]]
-        st.plotly_chart(plots.examples_figure(ds.X_train[:8, 0], titles), key="app_examples_fig")
 
 
 def health_results(job: dict) -> None:
@@ -88,7 +78,7 @@ def health_section() -> None:
         epochs = int(c2.number_input("Epochs", 1, 200, lesson.HEALTH_EPOCHS[kind],
                                      key=f"app_health_epochs_{kind}"))
         st.caption(lesson.HEALTH_NOTES[source])
-        health_data_figure(source, ds)
+        applications_view.health_data_figure(source, ds)
         settings = (source, seed, epochs)
         job = st.session_state.get(HEALTH_JOB)
         if job is None:   # first visit: train at once

@@ -6,7 +6,7 @@ in the background (nnplay.production.compress.tradeoff); figures from nnplay.plo
 
 from __future__ import annotations
 
-import json
+from functools import partial
 
 import streamlit as st
 
@@ -14,7 +14,7 @@ from nnplay.lessons import compression as lesson
 from nnplay.plots import compression as cplots
 from nnplay.production import compress
 from nnplay.train.jobs import Job
-from nnplay.ui import cache
+from nnplay.ui import cache, state
 from nnplay.ui import workspace as ws
 from nnplay.ui.jobs import job_panel, job_running, start_job
 from nnplay.ui.widgets import device_badge
@@ -25,14 +25,8 @@ CHART_AXES = {"file size": ("size_kB", "file size (kB)"),
               "latency at batch 64": ("latency_b64", "latency at batch 64 (ms, median)")}
 
 
-def remembered(*key):
-    """Results computed earlier in this session for the same model and settings (or None)."""
-    return st.session_state.setdefault("cmp_results", {}).get(json.dumps(key, default=str))
-
-
-def remember(value, *key):
-    st.session_state.setdefault("cmp_results", {})[json.dumps(key, default=str)] = value
-    return value
+remembered = partial(state.remembered, "cmp_results")   # results for the same model and settings
+remember = partial(state.remember, "cmp_results")
 
 
 def pct(share: float) -> str:

@@ -15,7 +15,7 @@ from nnplay.lessons import gan_view as view
 from nnplay.models.gan import LOSS_LATEX, LOSSES, OPTIMIZERS, GANConfig
 from nnplay.plots import gan as plots
 from nnplay.train.jobs import Job
-from nnplay.ui import cache
+from nnplay.ui import cache, state
 from nnplay.ui.draw import draw_digit
 from nnplay.ui.gan_view import gan_view
 from nnplay.ui.jobs import job_panel, job_running, start_job
@@ -28,9 +28,7 @@ DEFAULTS = {"target": "ring", **view.preset_widgets("healthy"), "seed": 0}
 
 def restore_state() -> None:
     """Put back the settings Streamlit dropped while the learner was on another page."""
-    saved = st.session_state.setdefault("gan_settings", dict(DEFAULTS))
-    for name, value in saved.items():
-        st.session_state.setdefault(f"gan_{name}", value)
+    state.kept_settings("gan_settings", "gan_", DEFAULTS)
     st.session_state.setdefault("gan_playing", False)
 
 

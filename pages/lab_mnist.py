@@ -14,9 +14,8 @@ from nnplay.data import mnist
 from nnplay.lessons import lab_mnist as lab
 from nnplay.plots import lab_mnist as plots
 from nnplay.train.jobs import Job
-from nnplay.ui import widgets
+from nnplay.ui import lab_mnist_view, state, widgets
 from nnplay.ui import workspace as ws
-from nnplay.ui.draw import draw_digit
 from nnplay.ui.jobs import job_panel, job_running, progress_bar, settle_job, start_job, stop_job
 from nnplay.ui.owner import owner_id
 
@@ -35,11 +34,7 @@ def load_digits(full: bool, train_rows: int, root: str) -> mnist.MnistChoice:
 
 
 def restore_settings() -> dict:
-    """The grid's settings outlive a visit to another page (Streamlit forgets undrawn widgets)."""
-    settings = st.session_state.setdefault(SETTINGS, dict(DEFAULTS))
-    for name, value in settings.items():
-        st.session_state.setdefault(f"labm_{name}", value)
-    return settings
+    return state.kept_settings(SETTINGS, "labm_", DEFAULTS)
 
 
 def data_section(settings: dict) -> mnist.MnistChoice:
@@ -194,26 +189,6 @@ def pick_model():
                                     "page), and its best network appears here.")
 
 
-def drawing_section(entry) -> None:
-    left, right = st.columns([1, 2.2])
-    with left:
-        grid = draw_digit("labm_draw")
-    if grid is None:
-        right.info("Draw a digit on the black square (mouse or finger): each preparation step "
-                   "and the model's answer appear here.")
-        return
-    steps = mnist.preprocess_drawing(grid)
-    probabilities = lab.digit_probabilities(entry.model, steps.input)
-    names = entry.dataset.class_names or [str(d) for d in range(len(probabilities))]
-    right.plotly_chart(plots.preprocessing_figure(steps.images(), probabilities, names),
-                       key="labm_steps_fig")
-    order = probabilities.argsort()[::-1]
-    right.markdown(f"**{entry.name}** says **{names[order[0]]}** ({probabilities[order[0]]:.0%});"
-                   f" next is {names[order[1]]} ({probabilities[order[1]]:.0%}).")
-    right.markdown("\n".join(f"{i}. {text}" for i, text in
-                             enumerate(steps.describe().values(), start=1)))
-
-
 def mistakes_section(entry) -> None:
     k = st.slider("Digits to show", 6, 36, 12, step=6, key="labm_k")
     ds = entry.dataset
@@ -251,6 +226,6 @@ results_section()
 st.subheader("Try a model on your own digit")
 model = pick_model()
 if model is not None:
-    drawing_section(model)
+    lab_mnist_view.drawing_section(model)
     st.subheader("Where it goes wrong")
     mistakes_section(model)

@@ -13,13 +13,14 @@ from nnplay.lessons import lab_sentiment as lesson
 from nnplay.models import modelio
 from nnplay.plots import lab_sentiment as plots
 from nnplay.train.jobs import Job
+from nnplay.ui import lab_sentiment_view, state
 from nnplay.ui import workspace as ws
 from nnplay.ui.jobs import job_panel, job_running, start_job
 from nnplay.ui.state import user_errors
 from nnplay.ui.widgets import device_badge
 
 JOB, FROZEN_JOB = "ls_job", "ls_frozen_job"
-SETTINGS, LAST, INSPECTED = "ls_settings", "ls_last", "ls_inspected"
+SETTINGS, LAST = "ls_settings", "ls_last"
 SENTENCE = "The plot was thin, but the performances were wonderful and the ending moved me."
 WIDGETS = ("dataset", "sentence", "base", "n", "max_len", "steps", "train_layers", "seed")
 
@@ -28,10 +29,7 @@ def settings() -> dict:
     """The lab's settings, kept in session state across page visits (widgets are forgotten)."""
     defaults = {"dataset": lesson.DEFAULT_DATASET, "sentence": SENTENCE,
                 "base": text_data.DEFAULT_BASE, **lesson.DEFAULTS}
-    kept = st.session_state.setdefault(SETTINGS, {k: defaults[k] for k in WIDGETS})
-    for name, value in kept.items():
-        st.session_state.setdefault(f"ls_set_{name}", value)
-    return kept
+    return state.kept_settings(SETTINGS, "ls_set_", {k: defaults[k] for k in WIDGETS})
 
 
 def keep(name: str, value):
@@ -95,16 +93,6 @@ def pick_text_model(name: str, kept: dict):
                                            key="ls_pick"))
 
 
-def inspected(entry, sentence: str, steps: int) -> dict:
-    key = (entry.name, entry.record.created, sentence, steps)
-    kept = st.session_state.setdefault(INSPECTED, {})
-    if key not in kept:
-        kept.clear()   # one sentence at a time: attention maps are large
-        kept[key] = lesson.inspect_sentence(entry.model, sentence, entry.dataset.class_names,
-                                            entry.dataset.extra.get("max_len", 64), n_steps=steps)
-    return kept[key]
-
-
 def sentence_section(name: str, kept: dict) -> None:
     sentence = keep("sentence", st.text_area("Your sentence", max_chars=2000,
                                              key="ls_set_sentence"))
@@ -121,7 +109,7 @@ def sentence_section(name: str, kept: dict) -> None:
     if entry is None:
         return
     steps = st.slider("Integrated-gradient steps", 10, 200, 50, step=10, key="ls_ig_steps")
-    out = inspected(entry, sentence, steps)
+    out = lab_sentiment_view.inspected(entry, sentence, steps)
     names = out["class_names"]
     st.subheader("2. The prediction")
     st.caption(lesson.model_text(entry.model))
@@ -222,22 +210,13 @@ def results_section(last: dict) -> None:
                            on_click="ignore", key="ls_download")
 
 
-def live_loss(job: dict) -> None:
-    @st.fragment(run_every=1.0)
-    def draw() -> None:
-        if not job["worker"].finished and job["history"]:
-            st.plotly_chart(plots.loss_curve_figure(list(job["history"])), key="ls_live_loss")
-
-    draw()
-
-
 def comparison_section(name: str, kept: dict) -> None:
     missing = comparison_settings(name, kept)
     st.button("Run the comparison", type="primary", key="ls_go", on_click=start_comparison,
               args=(name, kept), disabled=job_running(JOB) or bool(missing))
     job_panel(JOB, finish_comparison, what="Comparison")
     if job_running(JOB):
-        live_loss(st.session_state[JOB])
+        lab_sentiment_view.live_loss(st.session_state[JOB])
     last = st.session_state.get(LAST)
     if last is None and not job_running(JOB):
         st.info("Press **Run the comparison** to train and test all four methods on the same "

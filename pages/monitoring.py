@@ -7,7 +7,7 @@ nnplay.plots.monitoring.
 
 from __future__ import annotations
 
-import json
+from functools import partial
 
 import streamlit as st
 
@@ -15,9 +15,10 @@ from nnplay.lessons import monitoring as lesson
 from nnplay.plots import monitoring as mplots
 from nnplay.production import monitor
 from nnplay.train.jobs import Job
+from nnplay.ui import monitoring_view, state
 from nnplay.ui import workspace as ws
 from nnplay.ui.jobs import job_panel, job_running, start_job
-from nnplay.ui.widgets import dataset_picker, device_badge
+from nnplay.ui.widgets import clamped_slider, dataset_picker, device_badge
 
 SETTINGS, RESULTS, RETRAIN_JOB = "mon_settings", "mon_results", "mon_retrain_job"
 KEPT_RESULTS = 6
@@ -27,25 +28,11 @@ DEFAULTS = {"scenario": None, "windows": 12, "start": 6, "window_size": 100, "la
 
 
 def restore_settings() -> dict:
-    """The settings kept in session state (Streamlit forgets the widgets of a page not drawn):
-    put each widget's value back before the widgets are made."""
-    settings = st.session_state.setdefault(SETTINGS, dict(DEFAULTS))
-    for name, value in settings.items():
-        if value is not None and name != "model":
-            st.session_state.setdefault(f"mon_set_{name}", value)
-    return settings
+    return state.kept_settings(SETTINGS, "mon_set_", DEFAULTS, skip=("model",))
 
 
-def remember(key: tuple, value):
-    kept = st.session_state.setdefault(RESULTS, {})
-    kept[json.dumps(key, default=str)] = value
-    while len(kept) > KEPT_RESULTS:
-        kept.pop(next(iter(kept)))
-    return value
-
-
-def remembered(key: tuple):
-    return st.session_state.setdefault(RESULTS, {}).get(json.dumps(key, default=str))
+remembered = partial(state.remembered, RESULTS)
+remember = partial(state.remember, RESULTS, limit=KEPT_RESULTS)
 
 
 def pick_model():
@@ -65,18 +52,6 @@ def pick_model():
     if entry is not None:
         settings["model"] = entry.name
     return entry
-
-
-def clamped_slider(where, label: str, low: int, high: int, name: str, **kw) -> int:
-    """A whole-number slider whose kept value is first put inside [low, high] (the range follows
-    the model's data); with nothing to choose, the one value is said, not offered."""
-    key = f"mon_set_{name}"
-    value = min(max(int(st.session_state.get(key, DEFAULTS[name])), low), high)
-    st.session_state[key] = value
-    if low >= high:
-        where.caption(f"{label}: {high}")
-        return high
-    return where.slider(label, low, high, key=key, **kw)
 
 
 def stream_controls(ds) -> dict:
@@ -109,16 +84,16 @@ def stream_controls(ds) -> dict:
         strength = c3.slider(label, low, high, step=step, key=key)
         settings[f"strength_{scenario}"] = strength
     c1, c2, c3, c4 = st.columns(4)
-    windows = clamped_slider(c1, "Windows", 4, 30, "windows")
-    start = clamped_slider(c2, "Drift starts in window", 0, windows - 1, "start",
+    windows = clamped_slider(c1, "Windows", 4, 30, "mon_set_windows")
+    start = clamped_slider(c2, "Drift starts in window", 0, windows - 1, "mon_set_start",
                            disabled=scenario == "none")
-    size = clamped_slider(c3, "Rows per window", monitor.MIN_ROWS, pool, "window_size",
+    size = clamped_slider(c3, "Rows per window", monitor.MIN_ROWS, pool, "mon_set_window_size",
                           help=f"{pool} unseen test rows to draw from")
-    delay = clamped_slider(c4, "Labels arrive after (windows)", 0, windows - 1, "label_delay")
+    delay = clamped_slider(c4, "Labels arrive after (windows)", 0, windows - 1, "mon_set_label_delay")
     c1, c2 = st.columns(2)
     reference_rows = clamped_slider(
         c1, "Reference rows (from the training split)", min(100, ds.n_train), ds.n_train,
-        "reference_rows", help="Up to 1,000 rows the drift tests give p-values; above, "
+        "mon_set_reference_rows", help="Up to 1,000 rows the drift tests give p-values; above, "
         "distances (see why at the bottom of the page).")
     share = c2.slider("Dataset drift when this share of columns drift", 0.1, 1.0, step=0.05,
                       key="mon_set_share")
@@ -132,14 +107,14 @@ def stream_controls(ds) -> dict:
 def monitor_stream(entry, s: dict):
     """The stream and what monitoring saw, computed once per model and settings."""
     key = ("run", entry.name, entry.record.created, s)
-    kept = remembered(key)
+    kept = remembered(*key)
     if kept is None:
         stream = monitor.simulate_stream(entry.dataset, s["scenario"], s["strength"], s["start"],
                                          s["windows"], s["window_size"], s["seed"], s["feature"])
         result = monitor.run_monitoring(entry.model, entry.dataset, stream, s["label_delay"],
                                         s["share"], s["reference_rows"])
         ws.workspace().add_finding(entry.name, "monitoring", result.summary())
-        kept = remember(key, (stream, result))
+        kept = remember((stream, result), *key)
     return kept
 
 
@@ -183,22 +158,6 @@ def alerts_section(result) -> None:
         st.dataframe(alerts, hide_index=True, height=260, key="mon_alerts")
 
 
-@st.cache_data(max_entries=4, show_spinner="Running the tests many times...")
-def sample_size_demo(shift: float):
-    return lesson.sample_size_demo(shift=shift)
-
-
-def sample_size_section() -> None:
-    st.subheader("Why the test switches at 1,000 rows")
-    st.markdown(lesson.SAMPLE_SIZE_TEXT)
-    shift = st.slider("The slight shift (standard deviations)", 0.02, 0.2, step=0.01,
-                      key="mon_set_demo_shift")
-    st.session_state[SETTINGS]["demo_shift"] = shift
-    demo = sample_size_demo(shift)
-    st.plotly_chart(mplots.sample_size_figure(demo), key="mon_demo")
-    st.caption(lesson.demo_sentence(demo))
-
-
 def retrain_key(entry, stream, label_delay: int) -> tuple:
     return ("retrain", entry.name, entry.record.created, stream.scenario, stream.strength,
             stream.start, stream.n_windows, stream.window_size, stream.columns, label_delay)
@@ -221,8 +180,8 @@ def finish_retraining(job: dict) -> None:
         return
     new = ws.register(trainer, lesson="monitoring", name=f"{job['entry']} retrained on recent data")
     comparison = monitor.compare_models(job["old"], trainer.model, job["data"])
-    remember(job["result_key"], (comparison, new.name if new else None,
-                                 job["data"].extra["recent_rows"]))
+    remember((comparison, new.name if new else None, job["data"].extra["recent_rows"]),
+             *job["result_key"])
 
 
 def retrain_section(entry, stream, result) -> None:
@@ -231,7 +190,7 @@ def retrain_section(entry, stream, result) -> None:
     st.button("Retrain on recent data", key="mon_retrain", on_click=start_retraining,
               args=(entry, stream, result.label_delay), disabled=job_running(RETRAIN_JOB))
     job_panel(RETRAIN_JOB, finish_retraining, what="Retraining")
-    done = remembered(retrain_key(entry, stream, result.label_delay))
+    done = remembered(*retrain_key(entry, stream, result.label_delay))
     if done is None:
         return
     comparison, name, recent = done
@@ -274,7 +233,7 @@ def main() -> None:
     entry = pick_model()
     if entry is not None:
         monitoring_part(entry)
-    sample_size_section()
+    monitoring_view.sample_size_section(st.session_state[SETTINGS])
 
 
 try:

@@ -5,7 +5,7 @@ come from nnplay.responsible.robustness; figures from nnplay.plots.robustness.
 
 from __future__ import annotations
 
-import json
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -14,7 +14,7 @@ from nnplay.lessons import robustness as lesson
 from nnplay.plots import robustness as rplots
 from nnplay.responsible import robustness as rob
 from nnplay.train.jobs import Job
-from nnplay.ui import cache
+from nnplay.ui import cache, state
 from nnplay.ui import workspace as ws
 from nnplay.ui.jobs import job_panel, job_running, start_job
 from nnplay.ui.widgets import dataset_picker, device_badge
@@ -23,14 +23,8 @@ ADV_JOB = "rob_adv_job"
 SEVERITIES = lesson.SEVERITIES
 
 
-def remembered(*key):
-    """Results computed earlier in this session for the same model and settings (or None)."""
-    return st.session_state.setdefault("rob_results", {}).get(json.dumps(key, default=str))
-
-
-def remember(value, *key):
-    st.session_state.setdefault("rob_results", {})[json.dumps(key, default=str)] = value
-    return value
+remembered = partial(state.remembered, "rob_results")   # results for the same model and settings
+remember = partial(state.remember, "rob_results")
 
 
 def image_data():

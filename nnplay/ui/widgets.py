@@ -75,3 +75,15 @@ def csv_upload(key: str) -> Dataset | None:
         for step in ds.extra.get("preprocessing", []):
             st.text(f"- {step}")
     return ds
+
+
+def clamped_slider(where, label: str, low: int, high: int, key: str, **kw) -> int:
+    """A whole-number slider whose kept value (st.session_state[key]) is first put inside
+    [low, high] (a range that follows the data); with nothing to choose, the one value is said,
+    not offered."""
+    value = min(max(int(st.session_state.get(key, low)), low), high)
+    st.session_state[key] = value
+    if low >= high:
+        where.caption(f"{label}: {high}")
+        return high
+    return where.slider(label, low, high, key=key, **kw)

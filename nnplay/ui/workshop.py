@@ -20,6 +20,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from nnplay.plots import instructor as instructor_plots
 from nnplay.train import classroom, runs
 from nnplay.ui import owner
 
@@ -253,4 +254,6 @@ def class_panel(store: classroom.ClassStore) -> None:
     row = exercises.set_index("exercise").loc[chosen]
     st.caption(f"{int(row['runs'])} runs by {int(row['learners'])} learners; each learner's "
                "best run (lowest test loss) counts.")
-    st.table(leaderboard_view(store.leaderboard(chosen, names).head(BOARD_ROWS)).set_index("Rank"))
+    board = store.leaderboard(chosen, names).head(BOARD_ROWS)
+    st.table(leaderboard_view(board).set_index("Rank"))
+    st.plotly_chart(instructor_plots.leaderboard_figure(board), key="instructor_board_fig")

@@ -4,6 +4,7 @@ name to choose, the broadcast banner, the class leaderboard); the laptop app is 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,9 @@ def test_the_token_opens_the_class_with_its_leaderboard_and_broadcast(workshop):
     assert board["Learner"].iloc[1] == "\\<img src\\=x onerror\\=1\\>"
     assert board["Test loss"].str.match(r"^\d+\.\d{4}$").all()
     assert board["Test accuracy"].str.endswith("%").all()
+    (chart,) = at.get("plotly_chart")                  # the same board as bars, names escaped
+    bars = json.loads(chart.proto.spec)["data"][0]
+    assert bars["y"] == ["1. Ada", "2. &lt;img src=x onerror=1&gt;"]
     exercise = workshop.exercises()["exercise"][0]
     form = {w.label: w for w in at.text_input}
     form["Message"].input("Beat 0.3 on the moons")
@@ -143,3 +147,15 @@ def test_the_laptop_app_has_no_workshop_parts(monkeypatch):
     assert not at.exception
     assert "From your instructor" not in texts(at) and "you are" not in texts(at)
     assert not [w for w in at.text_input if w.key == "workshop_name_input"]
+
+
+def test_the_leaderboard_figure_leaves_out_diverged_runs_and_cuts_long_names():
+    import pandas as pd
+
+    from nnplay.plots import instructor
+
+    table = pd.DataFrame({"rank": [1, 2, 3], "learner": ["Ada", "x" * 40, "Bo"],
+                          "test_loss": [0.1, 0.2, float("inf")]})
+    fig = instructor.leaderboard_figure(table)
+    assert list(fig.data[0].y) == ["1. Ada", "2. " + "x" * 23 + "…"]
+    assert "1 diverged, not drawn" in fig.layout.title.text

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
+
+from nnplay.jsonable import plain_json as _plain
 
 EXIT_USAGE = 2
 
@@ -63,18 +64,6 @@ def add_lab_commands(subparsers) -> None:
     fed.add_argument("--dataset", default="digits")
     fed.add_argument("--seed", type=int, default=0)
     fed.add_argument("--json", action="store_true")
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _rows(frame) -> list[dict]:

@@ -18,6 +18,8 @@ import math
 import sys
 from pathlib import Path
 
+from nnplay.jsonable import plain_json as _plain
+
 EXIT_USAGE = 2
 QUANTIZE = ("none", "dynamic-int8", "weight-only-int8", "static-int8")
 EXPORT_FORMATS = ("onnx", "torch-export")
@@ -45,19 +47,6 @@ def add_production_commands(subparsers) -> None:
     drift.add_argument("--share", type=float, default=0.5,
                        help="share of drifted columns that makes the dataset drift (default 0.5)")
     drift.add_argument("--json", action="store_true")
-
-
-def _plain(value):
-    """JSON-able: NaN and infinities become None (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _fmt(value, digits: int = 4) -> str:

@@ -10,11 +10,11 @@ pickers on later pages list, and what the run store keeps of a run.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 
 from nnplay.data.ref import DatasetRef
+from nnplay.jsonable import plain_json
 from nnplay.models.registry import ModelSpec
 from nnplay.train.config import TrainConfig
 
@@ -30,17 +30,7 @@ SOURCES = LESSON_IDS + OTHER_SOURCES
 STATUSES = ("completed", "early_stopped", "stopped", "diverged", "paused", "uploaded")
 
 
-def _plain(value):
-    """JSON-able copy: NaN and infinities become None, NumPy numbers become Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+_plain = plain_json   # the older name, used across the engine
 
 
 def check_source(source: str) -> str:

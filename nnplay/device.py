@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -44,3 +46,17 @@ def device_name(device: str | torch.device | None = "auto") -> str:
     if dev.type == "mps":
         return "GPU: Apple MPS"
     return "CPU"
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run torch on ``n`` intra-op CPU threads inside the block, then restore the count (it is
+    process-wide); None leaves it alone. One thread suits the lessons' small networks: a second
+    thread only adds waiting, and on a busy CPU its spin-waits slow each step many times over."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -13,11 +13,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -26,25 +26,14 @@ from sklearn import metrics as skm
 from nnplay import data
 from nnplay.data import domains
 from nnplay.data.dataset import Dataset
+from nnplay.device import torch_threads
 from nnplay.evaluation import metrics
 from nnplay.models import ModelSpec, mlp
 from nnplay.train import TrainConfig, Trainer, predict_proba, predict_raw, seed_everything
 from nnplay.train.jobs import Cancelled, Job, fit_stoppable, progress_part
 from nnplay.train.quick import default_spec, quick_trainer
 
-
-@contextlib.contextmanager
-def single_thread():
-    """Run torch on one thread: for nets this small a second thread only adds waiting, and on a
-    busy CPU its spin-waits slow each step down many times over."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+single_thread = partial(torch_threads, 1)   # small nets: see nnplay.device.torch_threads
 
 
 def fit_single_thread(trainer: Trainer, progress: Callable[[int, int], None] | None = None,

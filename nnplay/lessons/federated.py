@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
 from nnplay.data.dataset import Dataset
+from nnplay.device import torch_threads
 from nnplay.models.mlp import count_parameters, mlp
 from nnplay.train.callbacks import LambdaCallback
 from nnplay.train.config import TrainConfig
@@ -90,16 +92,7 @@ class FedConfig:
         return asdict(self)
 
 
-class _single_thread:
-    """Run torch on one thread: for nets this small a second thread only adds waiting, and on a
-    busy CPU its spin-waits slow each step down many times over."""
-
-    def __enter__(self):
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.before)
+_single_thread = partial(torch_threads, 1)   # small nets: see nnplay.device.torch_threads
 
 
 def load_data(name: str = "digits") -> Dataset:

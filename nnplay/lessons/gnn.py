@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ import torch
 
 from nnplay.data.dataset import Dataset
 from nnplay.data.graphs import Graph, karate_graph, load_graph
+from nnplay.device import torch_threads
 from nnplay.models.gnn import GCN, gcn_norm
 from nnplay.train.callbacks import LambdaCallback
 from nnplay.train.config import TrainConfig
@@ -37,16 +39,7 @@ GCN_LATEX = (r"h_i' = b + \sum_{j \in \mathcal{N}(i) \cup \{i\}} "
              r"\frac{1}{\sqrt{d_i\, d_j}}\; W h_j")
 
 
-class _single_thread:
-    """Run torch on one thread: for nets this small a second thread only adds waiting, and on a
-    busy CPU its spin-waits slow each step down many times over."""
-
-    def __enter__(self):
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.before)
+_single_thread = partial(torch_threads, 1)   # small nets: see nnplay.device.torch_threads
 
 
 def check_settings(seeds: int = SEEDS, epochs: int = EPOCHS, hidden: int = HIDDEN,

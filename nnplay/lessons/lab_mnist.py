@@ -13,7 +13,6 @@ its test accuracy is measured once: choosing by the test set would flatter it.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ import pandas as pd
 import torch
 
 from nnplay.data.dataset import Dataset
+from nnplay.device import torch_threads
 from nnplay.models import build_model, count_parameters
 from nnplay.models.activations import check_activation
 from nnplay.train import TrainConfig, Trainer, evaluate, predict_proba, seed_everything
@@ -224,16 +224,7 @@ class MnistGrid:
                 f"store_runs={self.store_runs})")
 
 
-@contextlib.contextmanager
-def torch_threads(n: int | None):
-    """Run torch on ``n`` CPU threads inside the block (None: leave the setting alone)."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:

@@ -16,17 +16,18 @@ optimizers and runs one training step (``d_steps`` discriminator updates, one ge
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from functools import partial
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nnplay.device import torch_threads
 from nnplay.models.activations import check_activation
 from nnplay.models.mlp import MLP, count_parameters
 
@@ -184,16 +185,7 @@ def _optimizer(config: GANConfig, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
 
 
-@contextlib.contextmanager
-def single_thread():
-    """Run torch on one thread. For networks this small a second thread only adds waiting, and
-    on a busy CPU its spin-waits slow every step down many times over."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+single_thread = partial(torch_threads, 1)   # small nets: see nnplay.device.torch_threads
 
 
 def _clear_grads(net: nn.Module) -> None:

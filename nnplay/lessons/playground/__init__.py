@@ -9,11 +9,11 @@ the training data went through.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from nnplay import data, models, train
 from nnplay.data.dataset import Dataset
 from nnplay.data.derive import FEATURES, transform_features
 from nnplay.data.derive import with_features as featurize
+from nnplay.device import torch_threads
 from nnplay.lessons.playground.settings import (
     ACTIVATIONS,
     BATCH_SIZES,
@@ -79,16 +80,7 @@ def plane_limits(raw: Dataset) -> tuple[tuple[float, float], tuple[float, float]
     return tuple(raw.extra.get("xlim", (-6.0, 6.0))), tuple(raw.extra.get("ylim", (-6.0, 6.0)))
 
 
-@contextlib.contextmanager
-def single_thread():
-    """Run torch on one thread: for nets this small, a second OpenMP thread only adds waiting,
-    and on a busy CPU its spin-waits slow each step down many times over."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+single_thread = partial(torch_threads, 1)   # small nets: see nnplay.device.torch_threads
 
 
 # ---- the live session ---------------------------------------------------------------------

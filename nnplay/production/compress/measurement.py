@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from nnplay.device import torch_threads
+
 BATCH_SIZES = (1, 64)   # one request at a time, and a batch a server would gather
 EVAL_BATCH = 512        # rows per call when scoring the whole test split
 
@@ -33,17 +35,6 @@ def all_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:   # not Linux
         return max(1, os.cpu_count() or 1)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run PyTorch on ``n`` intra-op threads, then restore the count (it is process-wide)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def rows_at(X: np.ndarray, n: int) -> np.ndarray:

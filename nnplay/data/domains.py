@@ -28,7 +28,6 @@ support-style messages, each labelled with where it comes from.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +38,7 @@ import pandas as pd
 from nnplay.data.dataset import Dataset
 from nnplay.data.prep import split_indices, standardise
 from nnplay.data.registry import DatasetInfo, register
+from nnplay.data.text import package_dir
 
 # ---- MedMNIST ------------------------------------------------------------------------------------
 # subset -> (MedMNIST's class name, class names by label, index of the condition, what it is)
@@ -146,7 +146,7 @@ def ihc_channels() -> dict:
     # skimage.data.immunohistochemistry() reads this file through skimage.io, whose tifffile
     # import tries a module named "compression", which a page test's path resolves to
     # pages/compression.py; reading the PNG directly avoids both
-    folder = package_folder("skimage")
+    folder = package_dir("skimage")
     path = None if folder is None else folder / "data" / "ihc.png"
     if path is None or not path.is_file():
         raise ValueError("The IHC slide ships with scikit-image, which is not installed; install "
@@ -208,19 +208,8 @@ def ihc_patches(patch: int = 32, stride: int = 8, seed: int = 0) -> Dataset:
 STOCK_TICKERS = ("AAPL", "IBM", "MSFT")
 
 
-def package_folder(package: str) -> Path | None:
-    """An installed package's folder, found without importing it (None when absent)."""
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
-
-
 def _stocks_file() -> Path:
-    folder = package_folder("bokeh_sampledata")
+    folder = package_dir("bokeh_sampledata")
     path = None if folder is None else folder / "_data" / "stocks.csv.gz"
     if path is None or not path.is_file():
         raise ValueError("The stock prices come from the bokeh-sampledata package, which is not "

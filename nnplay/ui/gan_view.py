@@ -16,6 +16,8 @@ import json
 
 import streamlit as st
 
+from nnplay.ui.playground_view import SETUP_CANVAS_JS
+
 HTML = """
 <div class="ganv">
   <div class="ganv-row">
@@ -43,7 +45,7 @@ CSS = """
 .ganv-tip[hidden] { display: none; }
 """
 
-JS = r"""
+JS = SETUP_CANVAS_JS + r"""
 const REAL = [26, 152, 80], FAKE = [142, 68, 173], MID = [250, 250, 250], PUSH = [214, 39, 120];
 const LAYERS = [['map', "Discriminator's map"], ['real', 'Real samples'], ['fake', 'Fake samples'],
                 ['arrows', 'Gradients on fakes'], ['manifold', "Generator's grid"], ['modes', 'Ring modes']];
@@ -54,16 +56,6 @@ const fmt = (v, d = 3) => (v === null || v === undefined || !isFinite(v)) ? 'div
 const CORNERS = [[230, 85, 13], [253, 208, 35], [49, 130, 189], [116, 196, 118]];
 const cellColour = (u, v) => mix(mix(CORNERS[0], CORNERS[1], u), mix(CORNERS[2], CORNERS[3], u), v);
 
-function setupCanvas(canvas, w, h) {
-  const dpr = window.devicePixelRatio || 1;
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-    canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
-    canvas.style.width = w + 'px'; canvas.style.height = h + 'px';
-  }
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  return ctx;
-}
 
 function mapCanvas(values, n) {          // row 0 at the bottom of the plane
   const c = document.createElement('canvas'); c.width = n; c.height = n;

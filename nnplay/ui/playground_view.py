@@ -48,7 +48,21 @@ CSS = """
 .pgv-edit input { width: 80px; font: inherit; padding: 2px 4px; }
 """
 
-JS = r"""
+# A canvas sized in CSS pixels and drawn sharp on any screen (the GAN view uses it too).
+SETUP_CANVAS_JS = r"""
+function setupCanvas(canvas, w, h) {
+  const dpr = window.devicePixelRatio || 1;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
+    canvas.style.width = w + 'px'; canvas.style.height = h + 'px';
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return ctx;
+}
+"""
+
+JS = SETUP_CANVAS_JS + r"""
 const NEG = [245, 147, 34], MID = [232, 234, 235], POS = [8, 119, 189];
 const CLASS = [[245, 147, 34], [8, 119, 189], [44, 160, 44], [148, 103, 189], [214, 39, 40]];
 const mix = (a, b, t) => [0, 1, 2].map(k => a[k] + (b[k] - a[k]) * t);
@@ -129,16 +143,6 @@ function scaled(values) {   // an input feature's map, shown on the same scale a
   return values.map(v => v === null ? null : v / (m || 1));
 }
 
-function setupCanvas(canvas, w, h) {
-  const dpr = window.devicePixelRatio || 1;
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-    canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
-    canvas.style.width = w + 'px'; canvas.style.height = h + 'px';
-  }
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  return ctx;
-}
 
 // The network's geometry: node boxes, bias boxes and sampled edge curves, for drawing and hits.
 function layout(d, maxWidth) {

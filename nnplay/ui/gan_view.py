@@ -171,7 +171,8 @@ function drawCurves(st) {
       v.forEach((y, k) => { if (y === null || !isFinite(y)) { open = false; return; }
         if (open) ctx.lineTo(sx(c.step[k]), sy(y)); else ctx.moveTo(sx(c.step[k]), sy(y)); open = true; });
       ctx.stroke();
-      const text = `${name} ${fmt(v[v.length - 1], digits)}`;
+      const end = v.length - 1, none = end < 0 || (v[end] === null && !c.step[end]);   // step 0: no loss yet
+      const text = `${name} ${none ? '–' : fmt(v[end], digits)}`;
       ctx.fillStyle = colour; ctx.fillRect(x, 8, 12, 3); ctx.fillStyle = '#333'; ctx.fillText(text, x + 16, 14);
       x += ctx.measureText(text).width + 30;
     }
